@@ -1,0 +1,172 @@
+"""The `newsbeam` command.
+
+    newsbeam run                                  # the bundled sample into ./out
+    newsbeam run --input 'dumps/**/*.jsonl' --output out [--config configs/default.yaml]
+    newsbeam run --feed http://127.0.0.1:8000/feed.xml --output out --allow-private-network
+    newsbeam run --input ... --output gs://BUCKET/news --runner DataflowRunner --project P \
+        --region europe-west1 --temp_location gs://BUCKET/tmp --sdk_container_image IMAGE
+    newsbeam eval dedup --data reprints.jsonl.gz
+    newsbeam eval events --data ecbplus_events.jsonl.gz
+    newsbeam eval extract --data ../shared/data/article_extraction
+    newsbeam sql out -c "select * from wire_copies"
+
+Flags newsbeam does not know are Beam's and go to `PipelineOptions` unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.resources
+import logging
+import sys
+import time
+import uuid
+from typing import Sequence
+
+DEFAULT_OUTPUT = "out"
+
+
+def sample_glob() -> str:
+    """The bundled sample: the five seed articles shipped inside the package."""
+    return str(importlib.resources.files("pipeline") / "sample" / "*.txt")
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbeam run",
+        description="Read news, clean, deduplicate, tag and group it, and write Parquet. "
+        "With no --input and no --feed, processes the bundled sample articles. "
+        "Unknown flags (--runner, --direct_num_workers, --streaming, ...) go to Beam.",
+    )
+    parser.add_argument(
+        "--input", action="append", default=[], metavar="GLOB",
+        help="file-dump glob (quote it: newsbeam expands it, ** included); repeatable",
+    )
+    parser.add_argument("--feed", action="append", default=[], metavar="URL", help="RSS/Atom feed URL; repeatable")
+    parser.add_argument("--output", default=DEFAULT_OUTPUT, metavar="DIR", help="output directory (default: ./out)")
+    parser.add_argument("--config", metavar="FILE", help="YAML configuration (default: built-in defaults)")
+    parser.add_argument(
+        "--allow-private-network", action="store_true",
+        help="let feeds and links resolve to loopback/private addresses (local servers, tests)",
+    )
+    return parser
+
+
+def _check_inputs(patterns: Sequence[str]) -> None:
+    from apache_beam.io.filesystems import FileSystems
+
+    for pattern, result in zip(patterns, FileSystems.match(list(patterns))):
+        if not result.metadata_list:
+            raise SystemExit(f"newsbeam: --input {pattern!r} matched no files")
+
+
+def run_command(argv: Sequence[str]) -> int:
+    args, beam_args = _run_parser().parse_known_args(argv)
+
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    from pipeline.config import ConfigError, load_config
+    from pipeline.counts import check_output, format_counts
+    from pipeline.graph import Sources, build_pipeline
+    from pipeline.runners import resolve_runner
+    from transforms.write_parquet import cleanup_staging, read_manifest
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as error:
+        print(f"newsbeam: {error}", file=sys.stderr)
+        return 2
+    if args.allow_private_network:
+        config = config.model_copy(update={"feeds": config.feeds.model_copy(update={"allow_private_network": True})})
+
+    inputs = list(args.input)
+    if not inputs and not args.feed and not config.feeds.feeds:
+        inputs = [sample_glob()]
+    if inputs:
+        _check_inputs(inputs)
+    feeds = tuple(args.feed) + tuple(config.feeds.feeds)
+
+    options = PipelineOptions(list(beam_args))
+    standard = options.view_as(StandardOptions)
+    streaming = bool(standard.streaming)
+    standard.runner = resolve_runner(standard.runner, streaming)
+
+    run_id = uuid.uuid4().hex[:12]
+    ingested_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    started = time.monotonic()
+    print(f"newsbeam: run {run_id} on {standard.runner}: {len(inputs)} input pattern(s), "
+          f"{len(feeds)} feed(s) -> {args.output}", file=sys.stderr)
+
+    import apache_beam as beam
+
+    pipeline = beam.Pipeline(options=options)
+    build_pipeline(
+        pipeline, Sources(tuple(inputs), feeds), args.output, config, run_id, ingested_at, streaming=streaming
+    )
+    try:
+        pipeline.run().wait_until_finish()
+    except KeyboardInterrupt:
+        print("newsbeam: interrupted; nothing of this run was published", file=sys.stderr)
+        return 130
+    finally:
+        cleanup_staging(args.output, run_id)
+
+    manifest = read_manifest(args.output)
+    if manifest.get("run_id") != run_id:
+        print(f"newsbeam: the manifest in {args.output} is not this run's", file=sys.stderr)
+        return 1
+    counts = check_output(args.output, manifest)
+    print(f"newsbeam: run {run_id} finished in {time.monotonic() - started:.1f} s")
+    print(format_counts(counts))
+    return 0 if counts.conserved else 1
+
+
+def eval_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="newsbeam eval", description="Measure quality on labelled data.")
+    parser.add_argument("task", choices=["dedup", "events", "extract"])
+    args, rest = parser.parse_known_args(argv)
+    if args.task == "dedup":
+        from pipeline.eval_dedup import main
+    elif args.task == "events":
+        from pipeline.eval_events import main
+    else:
+        from pipeline.eval_extract import main
+    return main(rest) or 0
+
+
+def sql_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="newsbeam sql", description="DuckDB over an output directory, with newsbeam's views defined."
+    )
+    parser.add_argument("output_dir")
+    parser.add_argument("-c", dest="query", help="run one query and print its result (else an interactive prompt)")
+    args = parser.parse_args(argv)
+    from pipeline.queries import connect, interactive
+
+    connection = connect(args.output_dir)
+    if args.query:
+        print(connection.sql(args.query))
+        return 0
+    return interactive(connection)
+
+
+COMMANDS = {
+    "run": run_command,
+    "eval": eval_command,
+    "sql": sql_command,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help"} or argv[0] not in COMMANDS:
+        names = ", ".join(COMMANDS)
+        print(f"usage: newsbeam {{{names}}} ...\n\n{__doc__}", file=sys.stderr)
+        return 0 if argv and argv[0] in {"-h", "--help"} else 2
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
