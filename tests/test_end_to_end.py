@@ -1,0 +1,152 @@
+"""Golden end-to-end runs through the real `newsbeam` command.
+
+Each scenario runs the installed console script in a subprocess on the pinned
+in-process runner (what `newsbeam run` uses by default), then reads the output
+back with DuckDB the way a user would.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import subprocess
+import sys
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from tests.conftest import FIXTURES, SEEDS_DIR
+
+NEWSBEAM = str(pathlib.Path(sys.executable).with_name("newsbeam"))
+COUNTS_LINE = re.compile(r"^counts: read=(\d+) written=(\d+) dead_letters=(\d+) conserved=(\w+)", re.M)
+
+
+def run_newsbeam(*args: str, cwd: pathlib.Path | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [NEWSBEAM, "run", *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+    assert result.returncode == 0, f"newsbeam failed:\n{result.stdout}\n{result.stderr[-4000:]}"
+    return result
+
+
+def counts_of(result: subprocess.CompletedProcess) -> tuple[int, int, int, str]:
+    match = COUNTS_LINE.search(result.stdout)
+    assert match, f"no counts line in:\n{result.stdout}"
+    read, written, dead, conserved = match.groups()
+    return int(read), int(written), int(dead), conserved
+
+
+def articles(output: pathlib.Path) -> duckdb.DuckDBPyRelation:
+    return duckdb.sql(
+        f"select * from read_parquet('{output}/event_id=*/date=*/*.parquet', hive_partitioning = true)"
+    )
+
+
+@pytest.fixture(scope="module")
+def seeds_run(tmp_path_factory):
+    output = tmp_path_factory.mktemp("seeds") / "out"
+    # No --input: the bundled sample, into the given directory.
+    result = run_newsbeam("--output", str(output))
+    return output, result
+
+
+def test_seeds_give_five_rows_one_event_and_no_copies(seeds_run):
+    output, result = seeds_run
+    assert counts_of(result) == (5, 5, 0, "yes")
+    (rows, events, copies) = duckdb.sql(
+        f"select count(*), count(distinct event_id), count(*) filter (where not is_canonical) "
+        f"from read_parquet('{output}/event_id=*/date=*/*.parquet', hive_partitioning = true)"
+    ).fetchone()
+    assert (rows, events, copies) == (5, 1, 0)
+    own_canonical = duckdb.sql(
+        f"select bool_and(canonical_id = article_id) "
+        f"from read_parquet('{output}/event_id=*/date=*/*.parquet', hive_partitioning = true)"
+    ).fetchone()[0]
+    assert own_canonical
+
+
+def test_seed_entities_and_cleaned_text(seeds_run):
+    output, _ = seeds_run
+    people = {
+        row[0]
+        for row in duckdb.sql(
+            f"select distinct e.norm from read_parquet('{output}/event_id=*/date=*/*.parquet', "
+            "hive_partitioning = true), unnest(entities) as u(e) where e.label = 'PERSON'"
+        ).fetchall()
+    }
+    assert {"Rajnath Singh", "Pete Hegseth"} <= people
+    texts = [row[0] for row in articles(output).select("text").fetchall()]
+    debris_article = [t for t in texts if "strained India-US trade caused by Trump" in t]
+    assert len(debris_article) == 1
+    assert "pic.twitter.com" not in debris_article[0]
+    assert "(@ANI)" not in debris_article[0]
+    assert "#WATCH" not in debris_article[0]
+    assert "Speaking to the media about the Defence Framework" in debris_article[0]
+
+
+def test_seed_dates_from_markers(seeds_run):
+    output, _ = seeds_run
+    marked = duckdb.sql(
+        f"select count(*) from read_parquet('{output}/event_id=*/date=*/*.parquet', hive_partitioning = true) "
+        "where date = DATE '2025-10-31' and date_source = 'marker'"
+    ).fetchone()[0]
+    assert marked == 2
+
+
+def test_reprint_fixture_is_marked_as_a_copy_with_its_lag(tmp_path):
+    output = tmp_path / "out"
+    result = run_newsbeam(
+        "--input", str(SEEDS_DIR / "*.txt"),
+        "--input", str(FIXTURES / "reprint" / "*.jsonl"),
+        "--output", str(output),
+    )
+    assert counts_of(result) == (6, 6, 0, "yes")
+    rows = {
+        r["source_ref"].rsplit("/", 1)[-1]: r
+        for r in articles(output).select(
+            "source_ref, article_id, canonical_id, is_canonical, lag_seconds, dup_group_id, event_id"
+        ).df().to_dict("records")
+    }
+    original = rows["000_ebedc5cfecfe2817.txt"]
+    reprint = rows["reprint_of_seed_000.jsonl:1"]
+    assert reprint["canonical_id"] == original["article_id"]
+    assert not reprint["is_canonical"] and original["is_canonical"]
+    assert reprint["dup_group_id"] == original["dup_group_id"]
+    # Marker date 2025-10-31 (midnight UTC) vs. published 06:30 UTC.
+    assert reprint["lag_seconds"] == 6 * 3600 + 30 * 60
+    assert reprint["event_id"] == original["event_id"]
+    others = [r for k, r in rows.items() if k not in {"000_ebedc5cfecfe2817.txt", "reprint_of_seed_000.jsonl:1"}]
+    assert all(r["is_canonical"] and r["canonical_id"] == r["article_id"] for r in others)
+
+
+def test_bad_input_is_conserved_with_reasons(tmp_path):
+    output = tmp_path / "out"
+    result = run_newsbeam("--input", str(FIXTURES / "bad_input" / "*"), "--output", str(output))
+    read, written, dead, conserved = counts_of(result)
+    assert conserved == "yes" and read == written + dead and dead > 0
+    reasons = {
+        r[0]
+        for r in duckdb.sql(f"select reason from read_parquet('{output}/_dead_letters/*.parquet')").fetchall()
+    }
+    assert {"empty_file", "binary_file", "invalid_json", "missing_text", "no_article_text"} <= reasons
+    # Decodable encodings are rows, not dead letters.
+    refs = [r[0] for r in articles(output).select("source_ref").fetchall()]
+    assert any("cp1252" in ref for ref in refs) and any("utf16" in ref for ref in refs)
+
+
+def test_rerun_into_the_same_directory_gives_the_same_content(seeds_run, tmp_path):
+    output, _ = seeds_run
+    before = _content_without_ingest_time(output)
+    run_newsbeam("--output", str(output))
+    assert _content_without_ingest_time(output) == before
+    assert articles(output).count("*").fetchone()[0] == 5
+
+
+def _content_without_ingest_time(output: pathlib.Path) -> dict[str, list]:
+    """Every published file with its rows, minus ingested_at (the run's own clock)."""
+    content = {}
+    for path in sorted(output.glob("event_id=*/date=*/*.parquet")):
+        table = pq.read_table(path).drop_columns(["ingested_at"])
+        content[str(path.relative_to(output))] = table.to_pylist()
+    return content
