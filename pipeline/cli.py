@@ -151,10 +151,53 @@ def sql_command(argv: Sequence[str]) -> int:
     return interactive(connection)
 
 
+def report_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="newsbeam report", description="Write DIR/_report/index.html, a self-contained page about the output."
+    )
+    parser.add_argument("output_dir")
+    args = parser.parse_args(argv)
+    from pipeline.report import build_report
+
+    print(build_report(args.output_dir))
+    return 0
+
+
+def dead_letters_command(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="newsbeam dead-letters", description="Dead letters by step and reason, with one example input each."
+    )
+    parser.add_argument("output_dir")
+    parser.add_argument("--width", type=int, default=60, help="characters of the example input to show")
+    args = parser.parse_args(argv)
+    from pipeline.queries import connect, records
+
+    rows = records(
+        connect(args.output_dir).sql(
+            "select step, reason, count(*) as count, arg_min(source_ref, source_ref) as example, "
+            "arg_min(raw, source_ref) as raw from dead_letters group by step, reason "
+            "order by count desc, step, reason"
+        )
+    )
+    if not rows:
+        print("no dead letters: every record became an article")
+        return 0
+    header = f"{'step':<20} {'reason':<26} {'count':>6}  example"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        sample = " ".join((row["raw"] or "").split())[: args.width]
+        print(f"{row['step']:<20} {row['reason']:<26} {row['count']:>6}  {row['example']}")
+        print(f"{'':<55}{sample!r}")
+    return 0
+
+
 COMMANDS = {
     "run": run_command,
     "eval": eval_command,
     "sql": sql_command,
+    "report": report_command,
+    "dead-letters": dead_letters_command,
 }
 
 

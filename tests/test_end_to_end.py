@@ -16,6 +16,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.queries import records
 from tests.conftest import FIXTURES, SEEDS_DIR
 
 NEWSBEAM = str(pathlib.Path(sys.executable).with_name("newsbeam"))
@@ -104,9 +105,11 @@ def test_reprint_fixture_is_marked_as_a_copy_with_its_lag(tmp_path):
     assert counts_of(result) == (6, 6, 0, "yes")
     rows = {
         r["source_ref"].rsplit("/", 1)[-1]: r
-        for r in articles(output).select(
-            "source_ref, article_id, canonical_id, is_canonical, lag_seconds, dup_group_id, event_id"
-        ).df().to_dict("records")
+        for r in records(
+            articles(output).select(
+                "source_ref, article_id, canonical_id, is_canonical, lag_seconds, dup_group_id, event_id"
+            )
+        )
     }
     original = rows["000_ebedc5cfecfe2817.txt"]
     reprint = rows["reprint_of_seed_000.jsonl:1"]

@@ -34,6 +34,12 @@ def connect(output_dir: str, database: str = ":memory:") -> duckdb.DuckDBPyConne
     return connection
 
 
+def records(relation: duckdb.DuckDBPyRelation) -> list[dict]:
+    """A query result as a list of dicts (no pandas needed)."""
+    columns = relation.columns
+    return [dict(zip(columns, row)) for row in relation.fetchall()]
+
+
 def interactive(connection: duckdb.DuckDBPyConnection) -> int:
     """A small SQL prompt: statements end with ';', an empty line or EOF quits."""
     print("newsbeam sql: views articles, wire_copies, events, event_entities, dead_letters. "
