@@ -1,0 +1,454 @@
+"""Cleaning rules, before and after, mostly on the seed articles themselves."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from pydantic import ValidationError
+
+from transforms import text_cleaning as tc
+from transforms.clean import CleanConfig
+from transforms.schema import Article
+
+DATE_MARKER = re.compile(r"^ date \d{4}-\d{2}-\d{2} ")
+
+TWEET_CREDIT_LINE = (
+    "This Defence Framework will provide policy… pic.twitter.com/IEP6Udg9Iw"
+    " — Rajnath Singh (@rajnathsingh) October 31, 2025"
+)
+
+
+def seed_body(seed_texts: dict[str, str], number: str) -> str:
+    """A seed's text as a reader hands it on: without the ` date YYYY-MM-DD ` marker."""
+    (text,) = [text for stem, text in seed_texts.items() if stem.startswith(number + "_")]
+    return DATE_MARKER.sub("", text)
+
+
+def make_article(text: str, title: str | None = None, language: str | None = None) -> Article:
+    return Article(
+        article_id="a1",
+        url=None,
+        outlet=None,
+        title=title,
+        text=text,
+        published_at=None,
+        language=language,
+        source_kind="text",
+        source_ref="test",
+        ingested_at=dt.datetime(2025, 11, 1, tzinfo=dt.timezone.utc),
+    )
+
+
+@pytest.fixture(scope="module")
+def config() -> CleanConfig:
+    return CleanConfig()
+
+
+# --- 1-2. Unicode and whitespace -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("Trumpâ€™s bizarre trade tariffs", "Trump’s bizarre trade tariffs"),  # UTF-8 read as cp1252
+        ("Ã©tÃ© indien", "été indien"),
+        ("10\u00a0km and 5\u202fkg", "10 km and 5 kg"),
+        ("zero\u200bwidth\u2060joined\ufeff", "zerowidthjoined"),
+        ("soft\u00adhyphen", "softhyphen"),
+        ("bell\x07 and escape\x1b gone", "bell and escape gone"),
+        ("cafe\u0301", "café"),  # NFC
+        ("“curly” quotes stay", "“curly” quotes stay"),
+        ("Tom &amp; Jerry", "Tom & Jerry"),
+        ("family 👨\u200d👩\u200d👧 keeps its joiners", "family 👨\u200d👩\u200d👧 keeps its joiners"),
+    ],
+)
+def test_normalize_unicode(raw, expected):
+    assert tc.normalize_unicode(raw) == expected
+
+
+def test_normalize_whitespace_keeps_paragraphs_and_lines():
+    raw = "  First   line\tof it  \r\nsecond line\r\n\r\n\r\n\n   \nNext\u00a0\u00a0paragraph \x0cAfter a form feed"
+    assert tc.normalize_text(raw) == (
+        "First line of it\nsecond line\n\nNext paragraph\n\nAfter a form feed"
+    )
+
+
+def test_normalize_inline_makes_one_line():
+    assert tc.normalize_inline("  India,\n US \u00a0sign\tpact ") == "India, US sign pact"
+
+
+def test_seed_001_gaps_collapse_to_one_blank_line(seed_texts):
+    raw = seed_body(seed_texts, "001")
+    assert "\n\n\n\n" in raw
+    cleaned = tc.normalize_text(raw)
+    assert "\n\n\n" not in cleaned
+    assert cleaned.count("\n\n") == len([line for line in raw.split("\n") if line.strip()]) - 1
+
+
+# --- 3. Social-embed debris (seed 001) ---------------------------------------
+
+
+def test_seed_001_embed_debris_removed_and_article_kept(seed_texts, config):
+    normalized = tc.normalize_text(seed_body(seed_texts, "001"))
+    cleaned, removed = tc.clean_text(seed_body(seed_texts, "001"), config)
+
+    assert len(removed) == 4
+    assert removed[0].startswith("#WATCH | Kuala Lumpur: Defence Minister Rajnath Singh")
+    assert removed[1].startswith("Had a fruitful meeting with my US counterpart @SecWar Peter Hegseth")
+    assert removed[2] == TWEET_CREDIT_LINE
+    assert removed[3].startswith("#WATCH | US Secretary of War Pete Hegseth says")
+    for debris in ("pic.twitter.com", "t.co/", "(@ANI)", "(@rajnathsingh)", "#WATCH", "@SecWar Peter Hegseth"):
+        assert debris not in cleaned
+
+    # Every other line of the article survives verbatim.
+    for line in normalized.split("\n"):
+        if line and line not in removed:
+            assert line in cleaned.split("\n")
+    for sentence in (
+        "Speaking to the media about the Defence Framework, Hegseth said",
+        "Welcoming the development, Defence Minister Rajnath Singh highlighted",
+        "Our partnership is critical for ensuring a free, open and rules-based Indo-Pacific region,” Singh wrote on X on Friday.",
+        "India-US partnership crucial for a rule-based order in the Indo-Pacific region: Singh",
+        "The deal is a significant step for militaries of India and the US: Hegseth",
+        "Currently, trade negotiations are underway between India and the US.",
+    ):
+        assert sentence in cleaned
+    assert cleaned.startswith("After a spell of strained India-US trade caused by Trump’s bizarre trade tariffs")
+
+
+@pytest.mark.parametrize("number", ["000", "002", "003", "004"])
+def test_seeds_without_embeds_lose_no_line(seed_texts, config, number):
+    raw = seed_body(seed_texts, number)
+    cleaned, removed = tc.clean_text(raw, config)
+    assert removed == ()
+    assert len(cleaned.split("\n")) == len(tc.normalize_text(raw).split("\n"))
+
+
+POST = "Signed the framework today with @SecWar #IndiaUS"
+CREDIT = "pic.twitter.com/AbC123 — Rajnath Singh (@rajnathsingh) October 31, 2025"
+
+
+@pytest.mark.parametrize(
+    "lines_above, kept",
+    [
+        # the article introducing the embed with a colon stays
+        (["He posted on X about it @SecWar:"], ["He posted on X about it @SecWar:"]),
+        # reported speech quoting a post is the article's narration
+        (["“Met @SecWar today,” Singh wrote on Friday."], ["“Met @SecWar today,” Singh wrote on Friday."]),
+        # a paragraph without any post marker stays
+        (["The two ministers met in Kuala Lumpur on Friday."], ["The two ministers met in Kuala Lumpur on Friday."]),
+        # a marked paragraph that would make the post longer than 280 characters stays
+        (["Long paragraph with @handle. " + "x" * 260], ["Long paragraph with @handle. " + "x" * 260]),
+        # a marked paragraph within the post length goes with the post
+        (["First part of the post by @rajnathsingh"], []),
+    ],
+)
+def test_embed_rule_walks_back_only_over_post_paragraphs(lines_above, kept):
+    text = "\n\n".join(["Article lead paragraph stays."] + lines_above + [f"{POST} {CREDIT}"])
+    cleaned, removed = tc.remove_social_debris(tc.normalize_text(text))
+    assert [line for line in cleaned.split("\n") if line] == ["Article lead paragraph stays."] + kept
+    assert removed[-1] == f"{POST} {CREDIT}"
+
+
+def test_credit_alone_takes_the_line_right_above():
+    text = (
+        "Users complained on Twitter.\n\n"
+        "OH GMAIL I HATE YOUR NEW COMPOSE BOX\n— Colin Wyers (@cwyers) March 29, 2013\n\n"
+        "Google did not comment."
+    )
+    cleaned, removed = tc.remove_social_debris(tc.normalize_text(text))
+    assert tc.normalize_whitespace(cleaned) == "Users complained on Twitter.\n\nGoogle did not comment."
+    assert removed == ("OH GMAIL I HATE YOUR NEW COMPOSE BOX", "— Colin Wyers (@cwyers) March 29, 2013")
+
+
+def test_embed_links_removed_inside_kept_lines():
+    text = "The minister shared a video https://t.co/SFovRKLdjI of the signing.\n\npic.twitter.com/9n6hO07rOV"
+    cleaned, removed = tc.remove_social_debris(tc.normalize_text(text))
+    assert tc.normalize_whitespace(cleaned) == "The minister shared a video of the signing."
+    assert removed == ("pic.twitter.com/9n6hO07rOV",)
+
+
+def test_other_links_are_content():
+    text = "Tickets at www.jeongdongtheater.com\n\nhttp://amzn.to/2iJFhRj"
+    cleaned, removed = tc.remove_social_debris(tc.normalize_text(text))
+    assert cleaned == text and removed == ()
+
+
+# --- 4. Boilerplate lines -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Also Read: India, US sign 10-year defence framework",
+        "ALSO READ | Rajnath Singh meets Hegseth in Kuala Lumpur",
+        "Read more: Jaishankar meets Rubio",
+        "Follow us on Twitter and Facebook",
+        "Follow The Hindu on Google News for the latest updates.",
+        "Click here to subscribe to our channel",
+        "Subscribe to our newsletter",
+        "Sign up for the morning newsletter to get the day's top stories in your inbox.",
+        "(This story has not been edited by Business Standard staff and is auto-generated from a syndicated feed.)",
+        "ADVERTISEMENT",
+        "Story continues below advertisement",
+    ],
+)
+def test_boilerplate_lines_removed(line):
+    text = f"The framework was signed on Friday.\n\n{line}\n\nIt covers ten years."
+    cleaned, removed = tc.remove_boilerplate_lines(tc.normalize_text(text))
+    assert removed == (line,)
+    assert tc.normalize_whitespace(cleaned) == "The framework was signed on Friday.\n\nIt covers ten years."
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "(IANS)",
+        "PTI",
+        "— ANI",
+        "(With inputs from agencies)",
+        "Click here to read more. The minister met his counterpart on Friday.",
+        "Also read the fine print, analysts said.",
+        "Readers were asked to click here to subscribe to the newsletter.",
+        "Follow us on Twitter, the minister told reporters, before leaving for the airport in a convoy of "
+        "official cars that had been waiting outside the venue since early morning for the delegation to "
+        "finish its talks with the American side and the ASEAN partners present.",
+    ],
+)
+def test_credits_and_sentences_are_not_boilerplate(line):
+    text = f"The framework was signed on Friday.\n\n{line}"
+    cleaned, removed = tc.remove_boilerplate_lines(tc.normalize_text(text))
+    assert removed == ()
+    assert cleaned == text
+
+
+# --- 5. Markdown emphasis (seed 003) -----------------------------------------
+
+
+def test_seed_003_markdown_marks_removed(seed_texts, config):
+    cleaned, _ = tc.clean_text(seed_body(seed_texts, "003"), config)
+    assert "*" not in cleaned
+    for phrase in (
+        "have signed a 10-year Defence Framework Agreement, marking a new chapter",
+        "US Secretary of War Pete Hegseth following his meeting with Indian Defence Minister Rajnath Singh on Friday.",
+        "Describing the framework as “ambitious and forward-looking,” Hegseth said",
+        "calling the US-India relationship “one of the most consequential partnerships in the world.”",
+        "advance India’s ‘Act East Policy’.",
+        "between External Affairs Minister S. Jaishankar and US Secretary of State Marco Rubio,",
+        "Commerce Minister Piyush Goyal recently stated",
+        "have effectively cemented their defence partnership for the next decade,",
+    ):
+        assert phrase in cleaned
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("a *10-year Defence Framework Agreement*, marking", "a 10-year Defence Framework Agreement, marking"),
+        ("Minister **Piyush Goyal** recently", "Minister Piyush Goyal recently"),
+        ("***both marks*** here", "both marks here"),
+        ("**bold with *italic* inside**", "bold with italic inside"),
+        ("* bullet one\n* bullet with *stress*", "* bullet one\n* bullet with stress"),
+        ("2 * 3 = 6 and 4 * 5 = 20", "2 * 3 = 6 and 4 * 5 = 20"),
+        ("2*3*4 = 24", "2*3*4 = 24"),
+        ("he said f**k off", "he said f**k off"),
+        ("Revenue* rose and profit* fell", "Revenue* rose and profit* fell"),
+        ("*Excluding tax\n*Including tax", "*Excluding tax\n*Including tax"),
+        ("an *open\nspan* across lines", "an *open\nspan* across lines"),
+    ],
+)
+def test_strip_markdown_emphasis(raw, expected):
+    assert tc.strip_markdown_emphasis(raw) == expected
+
+
+# --- 6. Title -----------------------------------------------------------------
+
+
+def test_title_from_seed_002_lead_without_its_dateline(seed_texts, config):
+    cleaned, _ = tc.clean_text(seed_body(seed_texts, "002"), config)
+    assert cleaned.startswith("Kuala Lumpur, Oct 31 Defence Minister Rajnath Singh on Friday met")
+    title = tc.derive_title(cleaned, 120)
+    assert title == (
+        "Defence Minister Rajnath Singh on Friday met US Secretary of War Pete Hegseth "
+        "in Kuala Lumpur, where the two leaders…"
+    )
+    assert len(title) <= 120
+
+
+def test_title_from_seed_004_lead_without_pipe_dateline(seed_texts, config):
+    cleaned, _ = tc.clean_text(seed_body(seed_texts, "004"), config)
+    assert cleaned.startswith("Kuala Lumpur | In a major boost")
+    assert tc.derive_title(cleaned, 120).startswith("In a major boost to strategic cooperation, India and")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("India, US sign 10-year defence framework\nKUALA LUMPUR: The two countries signed it.",
+         "India, US sign 10-year defence framework"),
+        ("WASHINGTON (AP) — The Pentagon said the pact was signed. More follows here.",
+         "The Pentagon said the pact was signed"),
+        ("NEW DELHI: Mr. Singh met Mr. Hegseth in Kuala Lumpur. It was their first meeting.",
+         "Mr. Singh met Mr. Hegseth in Kuala Lumpur"),
+        ("By Anna Rao\n\nThe big iFixit teardown is done. The results are in.",
+         "The big iFixit teardown is done"),
+        ("Updated Saturday, December 05, 2009 8:28 PM\nTexas escapee now on most wanted list.",
+         "Texas escapee now on most wanted list"),
+        ("Millbrook Echo Staff\n\nAndroid could be about to get more powerful than ever.",
+         "Android could be about to get more powerful than ever"),
+        ("The talks ended in the U.S.", "The talks ended in the U.S."),
+        ("Hi\n\nOk then", None),
+    ],
+)
+def test_derive_title(text, expected):
+    assert tc.derive_title(text, 120) == expected
+
+
+def test_long_lead_is_cut_at_a_word_boundary():
+    sentence = "The defence ministers of India and the United States signed a ten-year framework " * 3
+    title = tc.derive_title(sentence.strip() + ".", 60)
+    assert len(title) <= 60
+    assert title.endswith("…")
+    assert sentence.startswith(title[:-1])
+    assert title[-2] != " "
+
+
+def test_given_title_only_normalised(config):
+    article = make_article("Some article text that is long enough to keep.", title="  **India, US** sign\n pact ")
+    outcome = tc.clean_article(article, config)
+    assert outcome.article.title == "India, US sign pact"
+    assert outcome.title_derived is False
+
+
+# --- 7. Language --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("number", ["000", "001", "002", "003", "004"])
+def test_seeds_are_english(seed_texts, config, number):
+    outcome = tc.clean_article(make_article(seed_body(seed_texts, number)), config)
+    assert (outcome.article.language, outcome.language_source) == ("en", "detected")
+
+
+def test_language_detected_overrides_record():
+    text = "Le ministre de la Défense a rencontré son homologue américain à Kuala Lumpur vendredi."
+    assert tc.identify_language(text, fallback="en") == ("fr", "detected")
+
+
+def test_short_text_keeps_record_language():
+    assert tc.identify_language("India US sign pact", fallback="en-GB") == ("en", "record")
+    assert tc.identify_language("India US sign pact", fallback=None) == (None, "unknown")
+
+
+def test_language_threshold_is_configurable():
+    text = "Der Verteidigungsminister traf seinen Kollegen"
+    assert tc.identify_language(text, min_chars=40)[0] == "de"
+    assert tc.identify_language(text, min_chars=100, fallback="nl") == ("nl", "record")
+
+
+# --- 8. Wire agency -------------------------------------------------------------
+
+LONG_MIDDLE = " ".join(["The framework sets out ten years of defence cooperation."] * 20)
+
+
+@pytest.mark.parametrize(
+    "text, agency",
+    [
+        (f"{LONG_MIDDLE} He said the talks went well. (IANS)", "IANS"),
+        (f"Singh told Reuters on Friday that the pact was ready. {LONG_MIDDLE}", None),
+        (f"{LONG_MIDDLE}\n\n(With inputs from PTI)", "PTI"),
+        (f"{LONG_MIDDLE}\n\n(With inputs from agencies)", None),
+        (f"NEW DELHI, Oct 31 (PTI) — India and the US signed a pact. {LONG_MIDDLE}", "PTI"),
+        (f"WASHINGTON (AP) — The Pentagon said. {LONG_MIDDLE}", "AP"),
+        (f"MUMBAI (Reuters) - Shares rose. {LONG_MIDDLE}", "Reuters"),
+        (f"PARIS (AFP) - Talks began. {LONG_MIDDLE}", "AFP"),
+        (f"BERLIN (dpa) - Talks began. {LONG_MIDDLE}", "dpa"),
+        (f"(Bloomberg) -- Stocks fell. {LONG_MIDDLE}", "Bloomberg"),
+        (f"NEW DELHI, Oct 31 (UNI) The minister left. {LONG_MIDDLE}", "UNI"),
+        (f"{LONG_MIDDLE}\n— ANI", "ANI"),
+        (f"By Press Trust of India\n\n{LONG_MIDDLE}", "PTI"),
+        (f"{LONG_MIDDLE}\n\nSource: Indo-Asian News Service", "IANS"),
+        (f"{LONG_MIDDLE}\n\nAssociated Press contributed to this report.", "AP"),
+        (f"{LONG_MIDDLE}\n\nCopyright 2005 The Associated Press. All rights reserved.", "AP"),
+        (f"{LONG_MIDDLE} he said. PTI SK RT", "PTI"),
+        (f"{LONG_MIDDLE}\n\nAgence France Presse", "AFP"),
+        (f"Mayor Michael Bloomberg said the letters were poisoned. {LONG_MIDDLE}", None),
+        (f"{LONG_MIDDLE} The governor told the AFP news agency four villages were hit.", None),
+        (f"(AP Photo/Evan Vucci) The ministers met. {LONG_MIDDLE}", None),
+        (f"{LONG_MIDDLE} Watch the video. — ANI (@ANI) October 31, 2025", None),
+        (f"{LONG_MIDDLE} (PTI) {LONG_MIDDLE}", None),  # a credit form outside the windows
+        (f"{LONG_MIDDLE}\n\ncmb/sms (Reuters, AP)", "Reuters"),
+        (f"MELBOURNE (Reuters Life!) – Caught Twittering at work. {LONG_MIDDLE}", "Reuters"),
+        (f"Pakistan Tehreek-e-Insaf (PTI) chairman Imran Khan said. {LONG_MIDDLE}", None),
+        (f"{LONG_MIDDLE} Imran Khan leads the Pakistan Tehreek-e-Insaf (PTI).", None),
+        (f"Aam Aadmi Party (AAP) leaders met. {LONG_MIDDLE}\n(AAP)", None),
+        (f"ISLAMABAD (Xinhua) Pakistan said. {LONG_MIDDLE}", "Xinhua"),
+        (f"TOKYO (KYODO) - Japan said. {LONG_MIDDLE}", "Kyodo"),
+    ],
+)
+def test_detect_wire_agency(text, agency):
+    assert tc.detect_wire_agency(text, 300) == agency
+
+
+@pytest.mark.parametrize("number", ["000", "001", "002", "003", "004"])
+def test_no_seed_is_wire_copy(seed_texts, config, number):
+    outcome = tc.clean_article(make_article(seed_body(seed_texts, number)), config)
+    assert outcome.article.wire_agency is None
+
+
+def test_embed_credit_of_seed_001_would_read_as_ani_only_without_debris_removal(seed_texts):
+    # The tweet credit "— ANI (@ANI) October 31, 2025" is no credit form either way.
+    assert tc.detect_wire_agency(tc.normalize_text(seed_body(seed_texts, "001"))) is None
+
+
+# --- 9. Words and rejections ---------------------------------------------------
+
+
+def test_count_words():
+    assert tc.count_words("Rajnath Singh met Hegseth, on 31 Oct.") == 7
+    assert tc.count_words("国防部长在吉隆坡") == 8
+    assert tc.count_words(" \n ") == 0
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("", "empty_after_clean"),
+        ("\u200b \u00a0\n\n\t", "empty_after_clean"),
+        ("#WATCH | Kuala Lumpur: Rajnath Singh and Pete Hegseth exchange the agreement. "
+         "pic.twitter.com/YUJN0kyMPq — ANI (@ANI) October 31, 2025", "empty_after_clean"),
+        ("Also Read: India, US sign pact\n\nAdvertisement", "empty_after_clean"),
+        ("India US sign pact", "too_short"),
+    ],
+)
+def test_rejections(config, text, reason):
+    outcome = tc.clean_article(make_article(text), config)
+    assert isinstance(outcome, tc.Rejection)
+    assert outcome.reason == reason
+    assert outcome.detail
+
+
+def test_min_words_is_configurable():
+    article = make_article("India US sign pact")
+    assert isinstance(tc.clean_article(article, CleanConfig(min_words=5)), tc.Rejection)
+    assert isinstance(tc.clean_article(article, CleanConfig(min_words=4)), tc.CleanedArticle)
+
+
+def test_switches_turn_rules_off(seed_texts):
+    config = CleanConfig(remove_social_debris=False, strip_markdown=False)
+    cleaned_001, removed = tc.clean_text(seed_body(seed_texts, "001"), config)
+    cleaned_003, _ = tc.clean_text(seed_body(seed_texts, "003"), config)
+    assert removed == () and "pic.twitter.com/YUJN0kyMPq" in cleaned_001
+    assert "**Piyush Goyal**" in cleaned_003
+
+
+# --- Config ---------------------------------------------------------------------
+
+
+def test_config_rejects_unknown_keys_and_is_frozen():
+    with pytest.raises(ValidationError, match="min_word"):
+        CleanConfig(min_word=3)
+    with pytest.raises(ValidationError):
+        CleanConfig().min_words = 3
+    assert all(field.description for field in CleanConfig.model_fields.values())
