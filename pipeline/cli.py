@@ -53,12 +53,17 @@ def _run_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_inputs(patterns: Sequence[str]) -> None:
+def _count_input_files(patterns: Sequence[str]) -> int:
+    """How many files the patterns match; a pattern matching nothing is an error."""
     from apache_beam.io.filesystems import FileSystems
 
-    for pattern, result in zip(patterns, FileSystems.match(list(patterns))):
+    if not patterns:
+        return 0
+    results = FileSystems.match(list(patterns))
+    for pattern, result in zip(patterns, results):
         if not result.metadata_list:
             raise SystemExit(f"newsbeam: --input {pattern!r} matched no files")
+    return len({m.path for r in results for m in r.metadata_list})
 
 
 def run_command(argv: Sequence[str]) -> int:
@@ -69,6 +74,7 @@ def run_command(argv: Sequence[str]) -> int:
     from pipeline.config import ConfigError, load_config
     from pipeline.counts import check_output, format_counts
     from pipeline.graph import Sources, build_pipeline
+    from pipeline.progress import ProgressLine
     from pipeline.runners import resolve_runner
     from transforms.write_parquet import cleanup_staging, read_manifest
 
@@ -83,8 +89,7 @@ def run_command(argv: Sequence[str]) -> int:
     inputs = list(args.input)
     if not inputs and not args.feed and not config.feeds.feeds:
         inputs = [sample_glob()]
-    if inputs:
-        _check_inputs(inputs)
+    input_files = _count_input_files(inputs)
     feeds = tuple(args.feed) + tuple(config.feeds.feeds)
 
     options = PipelineOptions(list(beam_args))
@@ -105,7 +110,8 @@ def run_command(argv: Sequence[str]) -> int:
         pipeline, Sources(tuple(inputs), feeds), args.output, config, run_id, ingested_at, streaming=streaming
     )
     try:
-        pipeline.run().wait_until_finish()
+        with ProgressLine(total_sources=input_files + len(feeds)):
+            pipeline.run().wait_until_finish()
     except KeyboardInterrupt:
         print("newsbeam: interrupted; nothing of this run was published", file=sys.stderr)
         return 130

@@ -16,6 +16,7 @@ import datetime as dt
 import apache_beam as beam
 
 from pipeline.config import NewsbeamConfig
+from pipeline.progress import TapArticlesDone, TapDeadLetters, TapRecordsRead
 from transforms.clean import CleanArticles
 from transforms.dedup import DedupSyndicated
 from transforms.entities import TagEntities
@@ -64,6 +65,7 @@ def build_pipeline(
     records_read = (
         (raw_articles, *read_dead)
         | "AllRecordsRead" >> beam.Flatten()
+        | "ProgressRecordsRead" >> TapRecordsRead()
         | "CountRecordsRead" >> beam.combiners.Count.Globally()
     )
 
@@ -72,9 +74,13 @@ def build_pipeline(
     tagged, entity_dead = deduplicated | "TagEntities" >> TagEntities(config.entities)
     grouped, event_dead = tagged | "AssignEvents" >> AssignEvents(config.events)
 
-    dead_letters = (*read_dead, clean_dead, dedup_dead, entity_dead, event_dead) | "AllDeadLetters" >> beam.Flatten()
+    dead_letters = (
+        (*read_dead, clean_dead, dedup_dead, entity_dead, event_dead)
+        | "AllDeadLetters" >> beam.Flatten()
+        | "ProgressDeadLetters" >> TapDeadLetters()
+    )
     return {
-        "articles": grouped,
+        "articles": grouped | "ProgressArticlesDone" >> TapArticlesDone(),
         "dead_letters": dead_letters,
         "records_read": records_read,
     } | "WriteParquet" >> WriteParquet(output_dir, run_id, config.output)

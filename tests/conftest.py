@@ -35,3 +35,29 @@ def require_shared(path: pathlib.Path) -> pathlib.Path:
             f"{path} is missing: the tests need ../shared beside the checkout"
         )
     return path
+
+
+NEWSBEAM = str(pathlib.Path(__import__("sys").executable).with_name("newsbeam"))
+
+
+def run_newsbeam(*args: str, cwd: pathlib.Path | None = None, check: bool = True):
+    """Run the installed `newsbeam run` command in a subprocess."""
+    import subprocess
+
+    result = subprocess.run([NEWSBEAM, "run", *args], capture_output=True, text=True, cwd=cwd, timeout=900)
+    if check:
+        assert result.returncode == 0, f"newsbeam failed:\n{result.stdout}\n{result.stderr[-4000:]}"
+    return result
+
+
+@pytest.fixture(scope="session")
+def golden_output(tmp_path_factory) -> pathlib.Path:
+    """One real run over the seeds plus the reprint fixture, shared by the query,
+    view and report tests (a pipeline run costs seconds; reading it costs nothing)."""
+    output = tmp_path_factory.mktemp("golden") / "out"
+    run_newsbeam(
+        "--input", str(SEEDS_DIR / "*.txt"),
+        "--input", str(FIXTURES / "reprint" / "*.jsonl"),
+        "--output", str(output),
+    )
+    return output

@@ -1,0 +1,400 @@
+"""Pure tests of transforms.dump_parsing: records -> article fields and date evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import threading
+
+import pytest
+
+from tests.conftest import FIXTURES, SHARED, require_shared
+from transforms.decoding import RefusedInput, decode_bytes
+from transforms.dump_parsing import (
+    ExtractionTimeout,
+    count_words,
+    date_from_text,
+    dump_name,
+    extract_html_article,
+    folder_name,
+    format_from_extension,
+    normalise_language,
+    parse_json_line,
+    parse_json_record,
+    parse_plain_text,
+    parse_record_date,
+    record_identity,
+    run_with_time_limit,
+    sniff_format,
+    split_date_marker,
+)
+
+UTC = dt.timezone.utc
+OCT_31 = dt.datetime(2025, 10, 31, tzinfo=UTC)
+WINDOW = 1500
+EXTRACTION = SHARED / "data" / "article_extraction"
+
+
+def day(year: int, month: int, d: int) -> dt.datetime:
+    return dt.datetime(year, month, d, tzinfo=UTC)
+
+
+# --- the date marker --------------------------------------------------------------
+
+
+def test_marker_is_stripped_and_dates_the_article():
+    text, evidence = split_date_marker(" date 2025-10-31 He added, “We're enhancing our coordination.”")
+    assert text == "He added, “We're enhancing our coordination.”"
+    assert (evidence.published_at, evidence.date_source) == (OCT_31, "marker")
+
+
+def test_marker_alone_on_the_first_line_takes_the_line_with_it():
+    text, evidence = split_date_marker("date 2025-1-5\r\nBody starts here.")
+    assert text == "Body starts here."
+    assert evidence.published_at == day(2025, 1, 5)
+
+
+def test_impossible_marker_is_stripped_and_flagged():
+    text, evidence = split_date_marker(" date 2025-13-45 Officials said on October 30, 2025 that")
+    assert text == "Officials said on October 30, 2025 that"
+    assert (evidence.published_at, evidence.date_source) == (None, "invalid_marker")
+    record = parse_plain_text(" date 2025-13-45 Officials said on October 30, 2025 that", WINDOW)
+    assert (record.published_at, record.date_source) == (None, "invalid_marker")  # no guessing past it
+
+
+def test_a_marker_with_no_article_after_it_is_missing_text():
+    with pytest.raises(RefusedInput) as refused:
+        parse_plain_text(" date 2025-10-31 \n\n", WINDOW)
+    assert refused.value.reason == "missing_text"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["dates 2025-10-31 are listed", "The date 2025-10-31 was set", "date 2025/10/31 x", "update 2025-10-31 x"],
+)
+def test_text_without_a_marker_is_untouched(text):
+    assert split_date_marker(text) == (text, None)
+
+
+def test_seed_marker_articles(seed_texts):
+    dated = {name for name, text in seed_texts.items() if split_date_marker(text)[1]}
+    assert dated == {"000_ebedc5cfecfe2817", "001_71d3c31b3f2b2afb"}
+    for name in dated:
+        record = parse_plain_text(seed_texts[name], WINDOW)
+        assert (record.published_at, record.date_source) == (OCT_31, "marker")
+        assert not record.text.startswith((" ", "date"))
+        assert record.title is None
+
+
+def test_seeds_without_marker_have_no_dated_evidence(seed_texts):
+    """002 opens "Kuala Lumpur, Oct 31" but names no year anywhere; 003 and 004 name no date."""
+    for name in ("002_374ddc193f5dd199", "003_e793a1b96374a468", "004_0a08bd7476022494"):
+        record = parse_plain_text(seed_texts[name], WINDOW)
+        assert (record.published_at, record.date_source) == (None, "unknown"), name
+        assert record.text == seed_texts[name]
+
+
+def test_seed_001_without_its_marker_is_dated_by_its_text(seed_texts):
+    body, _ = split_date_marker(seed_texts["001_71d3c31b3f2b2afb"])
+    assert date_from_text(body, WINDOW) == date_from_text(body, len(body))
+    evidence = date_from_text(body, WINDOW)
+    assert (evidence.published_at, evidence.date_source) == (OCT_31, "text_date")
+
+
+def test_seed_002_dateline_takes_a_year_stated_elsewhere(seed_texts):
+    text = seed_texts["002_374ddc193f5dd199"] + "\nThe ADMM-Plus was founded in 2010 and meets every year since 2017."
+    assert date_from_text(text, WINDOW).published_at is None  # two years: ambiguous
+    text = seed_texts["002_374ddc193f5dd199"] + "\nThe ministers last met in 2025."
+    evidence = date_from_text(text, WINDOW)
+    assert (evidence.published_at, evidence.date_source) == (OCT_31, "dateline")
+
+
+# --- datelines and text dates ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("WASHINGTON, Oct. 31, 2025 (Reuters) - The Pentagon said", OCT_31),
+        ("New Delhi, 31 October 2025: The defence ministry said", OCT_31),
+        ("New Delhi, 31st October, 2025 | The ministry", OCT_31),
+        ("October 31, 2025 — The two ministers met", OCT_31),
+        ("LONDON (AP) — Friday, October 31, 2025, the talks", OCT_31),
+        ("KUALA LUMPUR, 2025-10-31: Officials", OCT_31),
+        ("Rio de Janeiro, Nov 3 2024 - Police said", day(2024, 11, 3)),
+        ("By Jane Doe\n\nPARIS, SEPT. 9, 2024 - Text", day(2024, 9, 9)),
+        ("NEW YORK, Oct 31 (AP) - Stocks rose on October 30, 2025 and in 2024", OCT_31),
+        ("Kuala Lumpur, Oct 31 Defence Minister Rajnath Singh, in Malaysia for the 2025 meeting", OCT_31),
+    ],
+)
+def test_dateline(text, expected):
+    evidence = date_from_text(text, WINDOW)
+    assert (evidence.published_at, evidence.date_source) == (expected, "dateline")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kuala Lumpur, Oct 31 Defence Minister Rajnath Singh met Pete Hegseth.",  # no year anywhere
+        "Kuala Lumpur, Feb 30 something happened in 2025.",  # no such day
+        "Kuala Lumpur | In a major boost to strategic cooperation",
+        "In a landmark move, the United States and India signed",
+        "Troops may 5 times march 3 miles, officials said.",  # lower-case month words are prose
+    ],
+)
+def test_no_date_evidence(text):
+    evidence = date_from_text(text, WINDOW)
+    assert (evidence.published_at, evidence.date_source) == (None, "unknown")
+
+
+def test_text_date_is_the_first_full_date_inside_the_window():
+    text = "The two ministers met on Friday. " * 10 + "The framework, signed on 31 October 2025, runs to 2035."
+    evidence = date_from_text(text, WINDOW)
+    assert (evidence.published_at, evidence.date_source) == (OCT_31, "text_date")
+    assert date_from_text(text, 100).date_source == "unknown"
+
+
+# --- JSON records ------------------------------------------------------------------------
+
+
+def test_json_record_with_canonical_field_names():
+    record = parse_json_record(
+        {
+            "text": "Body of the article.",
+            "title": "Headline",
+            "url": "https://example.org/a",
+            "outlet": "Example Times",
+            "published": "2025-10-31T14:30:00+05:30",
+            "language": "en-IN",
+            "article_id": "ex-1",
+        },
+        WINDOW,
+    )
+    assert record.text == "Body of the article."
+    assert (record.title, record.url, record.outlet, record.language, record.record_id) == (
+        "Headline",
+        "https://example.org/a",
+        "Example Times",
+        "en",
+        "ex-1",
+    )
+    assert (record.published_at, record.date_source) == (dt.datetime(2025, 10, 31, 9, 0, tzinfo=UTC), "record")
+
+
+def test_json_record_aliases():
+    record = parse_json_record(
+        {
+            "articleBody": "Body.",
+            "headline": "A headline",
+            "link": "https://example.org/b",
+            "publisher": {"@type": "Organization", "name": "The Example"},
+            "pubDate": "Fri, 31 Oct 2025 09:15:00 -0400",
+            "lang": "EN",
+            "doc_id": 42,
+        },
+        WINDOW,
+    )
+    assert (record.text, record.title, record.url, record.outlet) == (
+        "Body.",
+        "A headline",
+        "https://example.org/b",
+        "The Example",
+    )
+    assert record.published_at == dt.datetime(2025, 10, 31, 13, 15, tzinfo=UTC)
+    assert (record.language, record.record_id) == ("en", "42")
+
+
+def test_json_record_without_a_date_field_uses_text_evidence():
+    record = parse_json_record({"body": "WASHINGTON, Oct. 31, 2025 (Reuters) - Text."}, WINDOW)
+    assert (record.published_at, record.date_source) == (OCT_31, "dateline")
+
+
+def test_json_record_with_an_unparseable_date_is_kept_and_flagged():
+    record = parse_json_record({"text": "Published October 31, 2025.", "date": "last Tuesday"}, WINDOW)
+    assert record.text == "Published October 31, 2025."
+    assert (record.published_at, record.date_source) == (None, "invalid_record_date")
+
+
+@pytest.mark.parametrize(
+    "record, named",
+    [
+        ({"title": "No body"}, "no text field"),
+        ({"text": "   "}, "text (string)"),
+        ({"body": ["a", "b"]}, "body (array)"),
+        ({"text": None, "content": 12}, "content (number)"),
+    ],
+)
+def test_missing_text(record, named):
+    with pytest.raises(RefusedInput) as refused:
+        parse_json_record(record, WINDOW)
+    assert refused.value.reason == "missing_text"
+    assert named in refused.value.detail
+
+
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        ('{"text": "cut short', "invalid_json"),
+        ("not json at all", "invalid_json"),
+        ("[1, 2, 3]", "not_an_object"),
+        ('"a string"', "not_an_object"),
+        ("null", "not_an_object"),
+    ],
+)
+def test_json_line_refusals(line, reason):
+    with pytest.raises(RefusedInput) as refused:
+        parse_json_line(line)
+    assert refused.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("2025-10-31T10:00:00Z", dt.datetime(2025, 10, 31, 10, tzinfo=UTC)),
+        ("2025-10-31T10:00:00+0200", dt.datetime(2025, 10, 31, 8, tzinfo=UTC)),
+        ("2025-10-31 10:00", dt.datetime(2025, 10, 31, 10, tzinfo=UTC)),  # naive: taken as UTC
+        ("2025-10-31", OCT_31),
+        ("Fri, 31 Oct 2025 10:00:00 GMT", dt.datetime(2025, 10, 31, 10, tzinfo=UTC)),
+        (1761904800, dt.datetime(2025, 10, 31, 10, tzinfo=UTC)),
+        (1761904800000, dt.datetime(2025, 10, 31, 10, tzinfo=UTC)),  # milliseconds
+    ],
+)
+def test_record_dates(value, expected):
+    assert parse_record_date(value) == expected
+
+
+@pytest.mark.parametrize("value", ["last Tuesday", "2025-13-45", "", True, None, [2025, 10, 31], 10**20])
+def test_unparseable_record_dates(value):
+    with pytest.raises(ValueError):
+        parse_record_date(value)
+
+
+@pytest.mark.parametrize("value, expected", [("en", "en"), ("EN-us", "en"), ("pt_BR", "pt"), ("english", None), ("", None)])
+def test_normalise_language(value, expected):
+    assert normalise_language(value) == expected
+
+
+# --- names, formats, identity -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        ("dumps/a.txt", "text"),
+        ("dumps/a.TEXT", "text"),
+        ("dumps/page.htm", "html"),
+        ("gs://bucket/pages/p.html.gz", "html"),
+        ("a.jsonl.gz", "jsonl"),
+        ("a.ndjson", "jsonl"),
+        ("a.json", "json"),
+        ("a.md", None),
+        ("README", None),
+    ],
+)
+def test_format_from_extension(path, expected):
+    assert format_from_extension(path) == expected
+
+
+@pytest.mark.parametrize(
+    "head, expected",
+    [
+        ("<!DOCTYPE html><html><body><p>x</p>", "html"),
+        ("\ufeff  <div class='story'><p>x</p></div>", "html"),
+        ("<not a tag we know", "text"),
+        ('{"text": "a"}\n{"text": "b"}\n', "jsonl"),
+        ('[{"text": "a"}]', "json"),
+        ("Kuala Lumpur, Oct 31 Defence Minister", "text"),
+    ],
+)
+def test_sniff_format(head, expected):
+    assert sniff_format(head) == expected
+
+
+def test_names_from_paths():
+    assert dump_name("/data/dumps/reuters/2025-10-31.jsonl.gz") == "2025-10-31.jsonl"
+    assert dump_name("gs://bucket/dumps/a.txt") == "a.txt"
+    assert folder_name("/data/dumps/reuters/2025-10-31.jsonl") == "reuters"
+    assert folder_name("gs://bucket/a.txt") == "bucket"
+    assert folder_name("relative/a.txt") == "relative"
+    assert folder_name("a.txt") is None
+
+
+def test_identity_prefers_url_then_record_id_then_name_and_position():
+    assert record_identity("https://example.org/a", "id-1", "d.jsonl", "#3") == "https://example.org/a"
+    assert record_identity(None, "id-1", "d.jsonl", "#3") == "id:id-1"
+    assert record_identity(None, None, "d.jsonl", "#3") == "d.jsonl#3"
+    assert record_identity(None, None, "seed.txt") == "seed.txt"
+
+
+# --- HTML ---------------------------------------------------------------------------------
+
+
+def load_page(page_id_prefix: str) -> tuple[str, dict]:
+    folder = require_shared(EXTRACTION)
+    with gzip.open(folder / "ground_truth.dev.jsonl.gz", "rt", encoding="utf-8") as lines:
+        (gold,) = [r for r in map(json.loads, lines) if r["id"].startswith(page_id_prefix)]
+    html = decode_bytes(gzip.decompress((folder / gold["html_file"]).read_bytes()), honour_declaration=True)
+    return html.text, gold
+
+
+def test_extract_html_article_from_a_real_page():
+    html, gold = load_page("156770d676")  # The Hill
+    record = extract_html_article(html, min_words=25, text_date_window=WINDOW)
+    assert record.url == gold["url"]
+    assert record.outlet == "The Hill"
+    assert record.title.startswith("South Dakota governor doubles down on")
+    # <meta property="article:published_time" content="2019-11-19T06:56:43-05:00">
+    assert (record.published_at, record.date_source) == (dt.datetime(2019, 11, 19, 11, 56, 43, tzinfo=UTC), "page_metadata")
+    gold_paragraphs = [p for p in gold["article_body"].split("\n") if len(p) > 80]
+    assert all(p in record.text for p in gold_paragraphs[1:])
+
+
+def test_page_without_article_is_refused():
+    html = (FIXTURES / "bad_input" / "no_article.html").read_text(encoding="utf-8")
+    with pytest.raises(RefusedInput) as refused:
+        extract_html_article(html, min_words=25, text_date_window=WINDOW)
+    assert refused.value.reason == "no_article_text"
+    assert "5 words" in refused.value.detail
+
+
+def test_word_count_counts_characters_of_unspaced_scripts():
+    assert count_words("Home\nWorld\nBusiness  Sport — 24/7") == 5
+    assert count_words("先日、不正に改造したiPhone") == 10
+    assert count_words("ประเทศไทย") == 9
+
+
+def test_a_short_japanese_article_is_an_article():
+    html, gold = load_page("85439e26c4")  # 865 characters of Japanese, 18 white-space words
+    record = extract_html_article(html, min_words=25, text_date_window=WINDOW)
+    assert record.text.startswith(gold["article_body"][:40])
+
+
+def test_page_without_date_metadata_falls_back_to_its_dateline():
+    paragraph = "<p>" + "The ministers agreed a ten-year framework for defence cooperation. " * 4 + "</p>"
+    html = (
+        "<html><head><title>Framework signed</title></head><body><article>"
+        "<p>KUALA LUMPUR, Oct. 31, 2025 (Reuters) - India and the United States signed a framework.</p>"
+        f"{paragraph}{paragraph}</article></body></html>"
+    )
+    record = extract_html_article(html, min_words=25, text_date_window=WINDOW)
+    assert (record.published_at, record.date_source) == (OCT_31, "dateline")
+
+
+# --- time limit -------------------------------------------------------------------------------
+
+
+def test_time_limit_returns_the_value_or_the_error():
+    assert run_with_time_limit(lambda a, b=0: a + b, 5.0, 2, b=3) == 5
+    with pytest.raises(ZeroDivisionError):
+        run_with_time_limit(lambda: 1 / 0, 5.0)
+
+
+def test_time_limit_abandons_a_slow_call():
+    release = threading.Event()
+    with pytest.raises(ExtractionTimeout) as timed_out:
+        run_with_time_limit(release.wait, 0.05, 30)
+    assert timed_out.value.reason == "extraction_timeout"
+    abandoned = [t for t in threading.enumerate() if t.name == "newsbeam-extract"]
+    assert abandoned and all(t.daemon for t in abandoned)
+    release.set()

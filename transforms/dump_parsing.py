@@ -1,0 +1,529 @@
+"""One record of a file dump -> the article fields it holds, and its date evidence.
+
+Pure functions (no Beam), used by `transforms.read_files`. A record is one
+plain-text file, one HTML page, or one JSON object (a JSONL line, or a `.json`
+file / element of a `.json` array). Problems raise `RefusedInput` with a
+stable reason code: `invalid_json`, `not_an_object`, `missing_text`,
+`no_article_text`, `extraction_timeout`, `extraction_failed`.
+
+Formats, by extension (a trailing `.gz` is ignored): `.txt`/`.text` -> text,
+`.html`/`.htm`/`.xhtml` -> html, `.jsonl`/`.ndjson` -> jsonl, `.json` -> json.
+Anything else is sniffed from its first bytes: a leading `<` followed by an
+HTML tag -> html; a first non-blank line starting with `{` -> jsonl; a leading
+`[` -> json; else text.
+
+JSON record fields (the first alias present with a usable value wins; other
+fields are ignored):
+
+| field | aliases |
+| --- | --- |
+| text (required) | `text`, `body`, `content`, `article_body`, `articleBody` |
+| title | `title`, `headline` |
+| url | `url`, `link` |
+| outlet | `outlet`, `publisher`, `source`, `site` (a `{"name": ...}` object too) |
+| published | `published`, `published_at`, `date`, `pubDate`, `datePublished` |
+| language | `language`, `lang` (primary subtag kept: "en-US" -> "en") |
+| id | `article_id`, `id`, `doc_id` (string or integer) |
+
+Publication date (`published_at`, UTC) and its evidence (`date_source`), first
+rule that applies:
+
+- `marker` (plain text only): the first line begins with the marker
+  ` date YYYY-MM-DD ` (optional leading blanks, the word `date`, an ISO date,
+  then a blank or the end of the line). The marker is stripped from the text;
+  published_at is that day at 00:00 UTC (date-only precision).
+  `invalid_marker`: the marker has the shape but names no real day
+  (` date 2025-13-45 `): the marker is stripped, the text kept, published_at
+  None, and the text is not searched further (the file's own date claim is
+  broken, and a guess would hide that).
+- `record` (JSON): the record's `published`/`published_at`/`date`/`pubDate`/
+  `datePublished` field, ISO 8601 or RFC 2822 text, or Unix epoch seconds
+  (milliseconds above 10^11); an offset is honoured then normalised to UTC, a
+  naive time is taken as UTC. `invalid_record_date`: the field is present but
+  unparseable: the row is kept, published_at None, the text not searched.
+- `page_metadata` (HTML): the publication date trafilatura/htmldate find in
+  the page's markup (meta tags, JSON-LD, `<time>`, the URL). Time and offset
+  are kept when the page gives them; a date alone is 00:00 UTC.
+- `dateline` (any format, when the rules above gave nothing: plain text
+  without a marker, JSON without a date field, HTML without a page date): one
+  of the first three non-blank lines starts with a dateline,
+  an optional place (a capitalised word and up to four more), an optional
+  agency in parentheses and a separator (`,` `:` `|` or a dash), an optional
+  weekday, then a date: "WASHINGTON, Oct. 31, 2025 (Reuters) -",
+  "New Delhi, 31 October 2025:", "October 31, 2025 -". A dateline with month
+  and day but no year ("Kuala Lumpur, Oct 31") takes its year from a full date
+  elsewhere in the text in the same month, else from the only year number
+  (1900-2099) the text mentions; with no such year it is not evidence.
+- `text_date`: the first full date (month name + day + year, either order, or
+  ISO YYYY-MM-DD) in the first `text_date_window` characters.
+- `unknown`: none of the above; published_at None.
+
+Datelines and text dates have date-only precision (00:00 UTC). File times are
+never used: they say when a file was copied, not when an article was published.
+
+Identity (for `transforms.schema.make_article_id`): the URL, else the record's
+id (as `id:<id>`), else the dump's file name without `.gz` plus the position
+(`#LINE` for JSONL, `[INDEX]` for a `.json` array, nothing for a whole file):
+never the directory, so the same dump read from another place or working
+directory gives the same ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Optional, TypeVar
+
+from transforms.decoding import RefusedInput
+
+UTC = dt.timezone.utc
+
+TEXT_FIELDS = ("text", "body", "content", "article_body", "articleBody")
+TITLE_FIELDS = ("title", "headline")
+URL_FIELDS = ("url", "link")
+OUTLET_FIELDS = ("outlet", "publisher", "source", "site")
+DATE_FIELDS = ("published", "published_at", "date", "pubDate", "datePublished")
+LANGUAGE_FIELDS = ("language", "lang")
+ID_FIELDS = ("article_id", "id", "doc_id")
+
+FORMAT_BY_EXTENSION = {
+    ".txt": "text",
+    ".text": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+}
+COMPRESSION_SUFFIX = ".gz"
+DATELINE_LINES = 3
+EPOCH_MILLISECONDS_ABOVE = 10**11
+
+_MONTHS = {
+    "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6,
+    "july": 7, "august": 8, "september": 9, "october": 10, "november": 11, "december": 12,
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8,
+    "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12,
+}  # fmt: skip
+# Title case or capitals only: "march 3 miles" and "may 5" in prose are not dates.
+_MONTH_NAMES = "|".join(
+    sorted({form for name in _MONTHS for form in (name.title(), name.upper())}, key=len, reverse=True)
+)
+_MONTH = rf"(?P<month>{_MONTH_NAMES})\.?"
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+_FULL_DATES = (
+    re.compile(rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b"),
+    re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b"),
+    re.compile(rf"\b{_YEAR}-(?P<month>0[1-9]|1[0-2])-(?P<day>[0-3]\d)\b"),
+)
+_PARTIAL_DATES = (
+    re.compile(rf"\b{_MONTH}\s+{_DAY}\b(?!,?\s+\d)"),
+    re.compile(rf"\b{_DAY}\s+{_MONTH}(?!\w)(?!,?\s+\d)"),
+)
+# Optional place (a capitalised word and up to four more), optional agency,
+# separator; then an optional weekday. The date pattern follows it directly.
+_DATELINE_PREFIX = (
+    r"\s*(?:[A-Z][\w.'’&-]*(?:[ ][\w.'’&-]+){0,4}\s*(?:\([^()\n]{1,40}\)\s*)?[,:|–—-]\s*)?"
+    r"(?:(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day,?\s+)?"
+)
+_DATELINE_FULL = tuple(re.compile(_DATELINE_PREFIX + p.pattern) for p in _FULL_DATES)
+_DATELINE_PARTIAL = tuple(re.compile(_DATELINE_PREFIX + p.pattern) for p in _PARTIAL_DATES)
+_YEAR_TOKEN = re.compile(r"(?<![\d.,$-])(?:19|20)\d\d(?![\d-])")
+_DATE_MARKER = re.compile(r"\A[ \t]*date[ \t]+(\d{4}-\d{1,2}-\d{1,2})(?:[ \t]+|[ \t]*\r?\n|[ \t]*\Z)")
+# Scripts written without spaces between words: each character counts as a word.
+_UNSPACED_SCRIPTS = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_UNSPACED_CHAR = re.compile(f"[{_UNSPACED_SCRIPTS}]")
+_WORD_SEPARATORS = re.compile(rf"[\s{_UNSPACED_SCRIPTS}]+")
+_HTML_TAG = re.compile(
+    r"<(?:!doctype\s+html|html|head|body|meta|title|div|p|article|section|span|a|table|br|h[1-6])\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DateEvidence:
+    published_at: Optional[dt.datetime]  # timezone-aware UTC, or None
+    date_source: str
+
+
+UNKNOWN_DATE = DateEvidence(None, "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRecord:
+    """The article fields one record holds, before it becomes an `Article`."""
+
+    text: str
+    title: Optional[str] = None
+    url: Optional[str] = None
+    outlet: Optional[str] = None
+    published_at: Optional[dt.datetime] = None
+    date_source: str = "unknown"
+    language: Optional[str] = None
+    record_id: Optional[str] = None
+
+
+# --- file names and formats -------------------------------------------------
+
+
+def split_compression(path: str) -> tuple[str, bool]:
+    """(path without a trailing `.gz`, whether it had one)."""
+    if path.lower().endswith(COMPRESSION_SUFFIX):
+        return path[: -len(COMPRESSION_SUFFIX)], True
+    return path, False
+
+
+def file_name(path: str) -> str:
+    """The last path component, for local paths and URLs (gs://, s3://) alike."""
+    return re.split(r"[/\\]", path.rstrip("/\\"))[-1]
+
+
+def dump_name(path: str) -> str:
+    """File name without `.gz`: `a.jsonl` and `a.jsonl.gz` give the same ids."""
+    return file_name(split_compression(path)[0])
+
+
+def folder_name(path: str) -> Optional[str]:
+    """Name of the folder holding the file (the bucket for gs://bucket/x.txt)."""
+    parts = [p for p in re.split(r"[/\\]", path) if p]
+    if len(parts) < 2 or parts[-2].endswith(":"):
+        return None
+    return parts[-2]
+
+
+def format_from_extension(path: str) -> Optional[str]:
+    name = dump_name(path).lower()
+    dot = name.rfind(".")
+    return FORMAT_BY_EXTENSION.get(name[dot:]) if dot > 0 else None
+
+
+def sniff_format(head_text: str) -> str:
+    """Format of a file with an unknown extension, from its first characters."""
+    stripped = head_text.lstrip("\ufeff \t\r\n")
+    if stripped.startswith("<") and _HTML_TAG.search(stripped[:4096]):
+        return "html"
+    if stripped.startswith("{"):
+        return "jsonl"
+    if stripped.startswith("["):
+        return "json"
+    return "text"
+
+
+def record_identity(url: Optional[str], record_id: Optional[str], dump: str, position: str = "") -> str:
+    """What `make_article_id` hashes besides the text: URL, else record id, else name+position."""
+    if url:
+        return url
+    if record_id:
+        return f"id:{record_id}"
+    return f"{dump}{position}"
+
+
+# --- dates from text --------------------------------------------------------
+
+
+def _day(year: int, month: int, day: int) -> Optional[dt.datetime]:
+    try:
+        return dt.datetime(year, month, day, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _month_number(token: str) -> int:
+    return int(token) if token.isdigit() else _MONTHS[token.lower()]
+
+
+def _full_dates(text: str) -> Iterator[tuple[int, dt.datetime]]:
+    """(offset, day) of every real full date in the text, in order of offset."""
+    found = []
+    for pattern in _FULL_DATES:
+        for match in pattern.finditer(text):
+            day = _day(int(match["year"]), _month_number(match["month"]), int(match["day"]))
+            if day:
+                found.append((match.start(), day))
+    return iter(sorted(found, key=lambda item: item[0]))
+
+
+def _dateline(text: str) -> Optional[dt.datetime]:
+    lines = [line for line in text.splitlines() if line.strip()][:DATELINE_LINES]
+    for line in lines:
+        for pattern in _DATELINE_FULL:
+            match = pattern.match(line)
+            if match:
+                day = _day(int(match["year"]), _month_number(match["month"]), int(match["day"]))
+                if day:
+                    return day
+        for pattern in _DATELINE_PARTIAL:
+            match = pattern.match(line)
+            if match:
+                month, day_of_month = _month_number(match["month"]), int(match["day"])
+                year = _year_for(text, month)
+                day = _day(year, month, day_of_month) if year else None
+                if day:
+                    return day
+    return None
+
+
+def _year_for(text: str, month: int) -> Optional[int]:
+    """The year of a month-day dateline, from the rest of the text (see module doc)."""
+    for _, day in _full_dates(text):
+        if day.month == month:
+            return day.year
+    years = {int(token) for token in _YEAR_TOKEN.findall(text)}
+    return years.pop() if len(years) == 1 else None
+
+
+def date_from_text(text: str, text_date_window: int) -> DateEvidence:
+    """Date evidence in an article's own words: a dateline, else an early full date."""
+    day = _dateline(text)
+    if day:
+        return DateEvidence(day, "dateline")
+    for _, day in _full_dates(text[:text_date_window]):
+        return DateEvidence(day, "text_date")
+    return UNKNOWN_DATE
+
+
+def split_date_marker(text: str) -> tuple[str, Optional[DateEvidence]]:
+    """Strip a leading ` date YYYY-MM-DD ` marker: (text without it, its evidence or None)."""
+    match = _DATE_MARKER.match(text)
+    if not match:
+        return text, None
+    body = text[match.end() :]
+    try:
+        day = dt.date.fromisoformat(_zero_padded(match[1]))
+    except ValueError:
+        return body, DateEvidence(None, "invalid_marker")
+    return body, DateEvidence(dt.datetime(day.year, day.month, day.day, tzinfo=UTC), "marker")
+
+
+def _zero_padded(iso_like: str) -> str:
+    year, month, day = iso_like.split("-")
+    return f"{year}-{int(month):02d}-{int(day):02d}"
+
+
+def parse_plain_text(text: str, text_date_window: int) -> ParsedRecord:
+    """A plain-text article: marker, else text evidence. Title is left to CleanArticles."""
+    body, marker = split_date_marker(text)
+    if not body.strip():
+        raise RefusedInput("missing_text", "the file holds a date marker and no article text")
+    evidence = marker or date_from_text(body, text_date_window)
+    return ParsedRecord(text=body, published_at=evidence.published_at, date_source=evidence.date_source)
+
+
+# --- JSON records ----------------------------------------------------------
+
+
+def parse_json_line(line: str) -> dict:
+    """One JSONL line -> its object, or RefusedInput invalid_json / not_an_object."""
+    try:
+        value = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as error:
+        message = f"{error.msg} (column {error.colno})" if isinstance(error, json.JSONDecodeError) else str(error)
+        raise RefusedInput("invalid_json", f"not valid JSON: {message}") from error
+    return require_object(value)
+
+
+def require_object(value: Any) -> dict:
+    if not isinstance(value, dict):
+        raise RefusedInput("not_an_object", f"a JSON {_json_type(value)} where an object was expected")
+    return value
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number"
+    )
+
+
+def _first_string(record: dict, fields: tuple[str, ...]) -> Optional[str]:
+    for name in fields:
+        value = record.get(name)
+        if isinstance(value, dict):  # schema.org style: {"publisher": {"name": "..."}}
+            value = value.get("name")
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        if isinstance(value, int) and not isinstance(value, bool) and name in ID_FIELDS:
+            return str(value)
+    return None
+
+
+def normalise_language(value: Optional[str]) -> Optional[str]:
+    """"en-US", "EN", "en_GB" -> "en"; anything that is not a language code -> None."""
+    if not value:
+        return None
+    primary = re.split(r"[-_]", value.strip())[0].lower()
+    return primary if re.fullmatch(r"[a-z]{2,3}", primary) else None
+
+
+def parse_record_date(value: Any) -> dt.datetime:
+    """ISO 8601 / RFC 2822 text or epoch seconds -> aware UTC datetime; ValueError if not."""
+    if isinstance(value, bool):
+        raise ValueError(f"a boolean is not a date: {value!r}")
+    if isinstance(value, (int, float)):
+        seconds = value / 1000 if abs(value) > EPOCH_MILLISECONDS_ABOVE else value
+        try:
+            return dt.datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError) as error:
+            raise ValueError(f"epoch value out of range: {value!r}") from error
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"not a date string: {value!r}")
+    text = value.strip()
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            parsed = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError) as error:
+            raise ValueError(f"neither ISO 8601 nor RFC 2822: {text!r}") from error
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def parse_json_record(record: dict, text_date_window: int) -> ParsedRecord:
+    """A JSON object's article fields (aliases in the module constants)."""
+    text = None
+    for name in TEXT_FIELDS:
+        value = record.get(name)
+        if isinstance(value, str) and value.strip():
+            text = value
+            break
+    if text is None:
+        present = [f"{name} ({_json_type(record[name])})" for name in TEXT_FIELDS if name in record]
+        detail = (
+            f"text field is empty or not a string: {', '.join(present)}"
+            if present
+            else f"no text field (one of {', '.join(TEXT_FIELDS)})"
+        )
+        raise RefusedInput("missing_text", detail)
+
+    date_field = next((name for name in DATE_FIELDS if record.get(name) not in (None, "")), None)
+    if date_field is None:
+        evidence = date_from_text(text, text_date_window)
+    else:
+        try:
+            evidence = DateEvidence(parse_record_date(record[date_field]), "record")
+        except ValueError:
+            evidence = DateEvidence(None, "invalid_record_date")
+
+    return ParsedRecord(
+        text=text,
+        title=_first_string(record, TITLE_FIELDS),
+        url=_first_string(record, URL_FIELDS),
+        outlet=_first_string(record, OUTLET_FIELDS),
+        published_at=evidence.published_at,
+        date_source=evidence.date_source,
+        language=normalise_language(_first_string(record, LANGUAGE_FIELDS)),
+        record_id=_first_string(record, ID_FIELDS),
+    )
+
+
+# --- HTML pages ------------------------------------------------------------
+
+
+def count_words(text: str) -> int:
+    """Words separated by white space; in scripts written without spaces (Chinese,
+    Japanese, Thai, Lao, Khmer, Myanmar) each character counts as one word.
+    Punctuation alone is not a word."""
+    spaced = [token for token in _WORD_SEPARATORS.split(text) if any(ch.isalnum() for ch in token)]
+    return len(spaced) + len(_UNSPACED_CHAR.findall(text))
+
+
+def load_html_extractor():
+    """trafilatura, imported (about 0.4 s: lxml, htmldate, courlan) before any page's time limit runs."""
+    import trafilatura
+
+    return trafilatura
+
+
+def extract_html_article(
+    html: str,
+    *,
+    min_words: int,
+    text_date_window: int,
+    extensive_date_search: bool = False,
+) -> ParsedRecord:
+    """Main text and metadata of an HTML page with trafilatura, or no_article_text.
+
+    A page whose extracted text has fewer than `min_words` words is refused:
+    trafilatura returns the menu of a page without an article ("Home World
+    Business Sport") rather than nothing. See `count_words` for what a word is.
+    """
+    latest = dt.datetime.now(UTC).date().isoformat()  # htmldate rejects dates after this
+    try:
+        document = load_html_extractor().bare_extraction(
+            html,
+            url=None,
+            with_metadata=True,
+            include_comments=False,
+            date_extraction_params={
+                "original_date": True,
+                "extensive_search": extensive_date_search,
+                "max_date": latest,
+                "outputformat": "%Y-%m-%dT%H:%M:%S%z",
+            },
+        )
+    except Exception as error:  # lxml/trafilatura internals: refuse this page, keep the run
+        raise RefusedInput("extraction_failed", f"trafilatura raised {type(error).__name__}: {error}") from error
+
+    text = (document.text or "") if document is not None else ""
+    words = count_words(text)
+    if words < min_words:
+        raise RefusedInput(
+            "no_article_text",
+            f"no article text in the page: trafilatura extracted {words} words (minimum {min_words})",
+        )
+    evidence = None
+    if document.date:
+        try:
+            evidence = DateEvidence(parse_record_date(document.date), "page_metadata")
+        except ValueError:
+            evidence = None  # a page date we cannot read: the text may still say
+    evidence = evidence or date_from_text(text, text_date_window)
+    return ParsedRecord(
+        text=text,
+        title=(document.title or "").strip() or None,
+        url=document.url or None,
+        outlet=(document.sitename or document.hostname or "").strip() or None,
+        published_at=evidence.published_at,
+        date_source=evidence.date_source,
+    )
+
+
+class ExtractionTimeout(RefusedInput):
+    def __init__(self, timeout_s: float):
+        super().__init__("extraction_timeout", f"extraction took longer than {timeout_s:g} s")
+
+
+T = TypeVar("T")
+
+
+def run_with_time_limit(function: Callable[..., T], timeout_s: float, *args: Any, **kwargs: Any) -> T:
+    """Call `function` on a worker thread; raise ExtractionTimeout after `timeout_s`.
+
+    Python cannot stop a thread: on timeout the call is abandoned and keeps
+    running in the background until it finishes (it is a daemon thread, so it
+    never holds up the process's exit). This is what Beam's
+    `with_exception_handling(timeout=...)` does too.
+    """
+    outcome: dict[str, Any] = {}
+
+    def call() -> None:
+        try:
+            outcome["value"] = function(*args, **kwargs)
+        except BaseException as error:  # handed back to the caller below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=call, name="newsbeam-extract", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        raise ExtractionTimeout(timeout_s)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

@@ -1,0 +1,557 @@
+"""ReadFileDumps: file dumps (plain text, HTML, JSONL/JSON, gzip or not) -> Articles.
+
+Applied at the pipeline root:
+
+    articles, dead_letters = p | "ReadFileDumps" >> ReadFileDumps(["dumps/**.jsonl.gz"])
+
+Steps: the glob patterns are matched with Beam's filesystem layer
+(`fileio.MatchAll`, local paths, `gs://` and every other Beam filesystem; a
+pattern that matches nothing is allowed, the CLI checks patterns up front; `**`
+crosses folders, Beam's `*` does not). A file matched by several patterns is
+read once. Each file is then parsed by `ParseDumpFileFn`, using the pure rules
+of `transforms.decoding` (bytes -> text) and `transforms.dump_parsing` (text ->
+article fields, date evidence).
+
+Records, and the conservation rule the run's counts rely on: every record
+becomes exactly one Article or exactly one DeadLetter, and is counted once in
+the metric `newsbeam/records_read`. A record is
+
+- one file, for plain text and HTML (and a `.json` file holding one object);
+- one non-blank line, for JSONL (blank lines are not records, but they count
+  in the line numbers of `source_ref`); one element, for a `.json` array;
+- one file, when a file cannot be read as records at all: empty or
+  whitespace-only (`empty_file`, also a JSONL file with no non-blank line or an
+  empty `.json` array), binary (`binary_file`), too large (`file_too_large`),
+  a gzip that does not decompress (`corrupt_gzip`), unreadable
+  (`unreadable_file`), no known text encoding (`unknown_encoding`). A gzip that
+  breaks in the middle of a JSONL stream yields the records before the break
+  and one `corrupt_gzip` dead letter for the rest.
+
+Other dead-letter reasons: `invalid_json` (source_ref `path:LINE`),
+`not_an_object`, `missing_text`, `record_too_large` (a JSONL line over
+`max_record_bytes`), `no_article_text`, `extraction_timeout`,
+`extraction_failed` (HTML).
+
+Compression: a file is gunzipped when its name ends in `.gz` or its bytes
+start with the gzip magic number; its format comes from the name without
+`.gz`. A `.gz` name over bytes that are not gzip is `corrupt_gzip`.
+
+Sizes: plain-text, HTML, `.json` and unknown-extension files are read whole and
+limited to `max_file_bytes` (after decompression). JSONL files are streamed
+line by line with no file limit, each line limited to `max_record_bytes`.
+
+Fields of an Article from a dump (dates: see `transforms.dump_parsing`):
+
+- `url`: the record's URL (JSON) or the page's canonical URL (HTML); else None.
+  A file path is not a URL: where the record came from is in `source_ref`.
+- `outlet`: the record's outlet/publisher (JSON) or the page's site name, else
+  its host name (HTML); else the name of the folder holding the dump
+  (`dumps/reuters/2025-10-31.jsonl` -> "reuters"), unless
+  `outlet_from_folder` is off.
+- `title`: JSON title/headline or HTML title; None for plain text
+  (CleanArticles derives it).
+- `language`: the record's language code (JSON, primary subtag only); else None
+  (CleanArticles identifies it).
+- `source_kind`: "text", "html" or "jsonl" (JSON files too).
+- `source_ref`: the matched path, plus `:LINE` (JSONL) or `[INDEX]` (`.json`
+  array).
+- `content_source`: "page" for HTML, "file" otherwise.
+- `article_id`: `make_article_id(identity, text)`, identity as documented in
+  the `transforms.dump_parsing` module doc: never the directory.
+- `ingested_at`: one timestamp for the whole run (the constructor's, else the
+  time the transform was built).
+
+HTML extraction runs on a separate thread per page and is abandoned after
+`extract_timeout_s` (the thread cannot be stopped and finishes in the
+background: see `dump_parsing.run_with_time_limit`; each one is counted in
+`newsbeam/read.html.abandoned_extractions`).
+
+Run locally:  newsbeam run --input 'dumps/**.jsonl.gz' --output out
+On Dataflow:  newsbeam run --input 'gs://BUCKET/dumps/**' --output gs://BUCKET/news --runner DataflowRunner ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import gzip
+import io
+import json
+import re
+import zlib
+from typing import IO, Callable, Iterable, Iterator, NamedTuple, Optional, Union
+
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.io.filesystem import CompressionTypes, FileMetadata
+from apache_beam.metrics import Metrics
+from pydantic import BaseModel, ConfigDict, Field
+
+from transforms.dead_letters import DEAD_LETTER_TAG, METRICS_NAMESPACE, dead_letter_output
+from transforms.decoding import (
+    GZIP_MAGIC,
+    SNIFF_BYTES,
+    Decoded,
+    LineDecoder,
+    RefusedInput,
+    binary_signature,
+    decode_bytes,
+    gunzip,
+    is_gzip,
+    line_decoder_for,
+)
+from transforms.dump_parsing import (
+    ParsedRecord,
+    dump_name,
+    extract_html_article,
+    folder_name,
+    load_html_extractor,
+    format_from_extension,
+    parse_json_line,
+    parse_json_record,
+    parse_plain_text,
+    record_identity,
+    require_object,
+    run_with_time_limit,
+    sniff_format,
+    split_compression,
+)
+from transforms.schema import Article, DeadLetter, make_article_id
+
+UTC = dt.timezone.utc
+STEP = "read"
+_XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
+_STREAM_ERRORS = (OSError, EOFError, zlib.error)
+
+Output = Union[Article, beam.pvalue.TaggedOutput]
+
+
+class ReadConfig(BaseModel):
+    """How file dumps are read (config section `read`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_file_bytes: int = Field(
+        50_000_000,
+        gt=0,
+        description="Largest plain-text, HTML, .json or unknown-extension file read, in bytes "
+        "after decompression; larger files become `file_too_large` dead letters.",
+    )
+    max_record_bytes: int = Field(
+        10_000_000,
+        gt=0,
+        description="Longest JSONL line, in bytes; longer lines become `record_too_large` dead letters.",
+    )
+    extract_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="Time limit for extracting one HTML page, in seconds; slower pages become "
+        "`extraction_timeout` dead letters.",
+    )
+    html_min_words: int = Field(
+        25,
+        ge=1,
+        description="Fewest words of extracted text for an HTML page to count as an article; "
+        "below it the page is a `no_article_text` dead letter (menus and error pages). In "
+        "Chinese, Japanese, Thai and other scripts without spaces each character counts as a word.",
+    )
+    html_extensive_date_search: bool = Field(
+        False,
+        description="Also let htmldate guess an HTML page's date from date-like text anywhere in "
+        "the page, not only from its markup (meta tags, JSON-LD, <time>, URL).",
+    )
+    text_date_window: int = Field(
+        1500,
+        ge=0,
+        description="How many leading characters of an article are searched for a full date "
+        "when there is no better evidence (date_source `text_date`).",
+    )
+    outlet_from_folder: bool = Field(
+        True,
+        description="When a record names no outlet, use the name of the folder holding the dump.",
+    )
+
+
+class _FileRefused(RefusedInput):
+    """A whole file refused, with what of it the dead letter keeps."""
+
+    def __init__(self, reason: str, detail: str, raw: Optional[bytes] = None, raw_size: Optional[int] = None):
+        super().__init__(reason, detail)
+        self.raw = raw
+        self.raw_size = raw_size
+
+
+class _LongLine(NamedTuple):
+    """A JSONL line over max_record_bytes: its beginning and its full size."""
+
+    head: Union[bytes, str]
+    size: int
+
+
+def _stream_error(error: BaseException) -> RefusedInput:
+    if isinstance(error, (gzip.BadGzipFile, EOFError, zlib.error)):
+        return RefusedInput("corrupt_gzip", f"gzip data does not decompress: {error}")
+    return RefusedInput("unreadable_file", f"cannot read the file: {error}")
+
+
+@contextlib.contextmanager
+def _open_decompressed(readable_file: fileio.ReadableFile) -> Iterator[IO[bytes]]:
+    """The file as a byte stream, gunzipped when named .gz or starting with the gzip magic."""
+    with readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+        magic = raw.read(len(GZIP_MAGIC))
+        raw.seek(0)
+        if split_compression(readable_file.metadata.path)[1] or magic == GZIP_MAGIC:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+                yield unzipped
+        else:
+            yield raw
+
+
+def _read_head(stream: IO[bytes]) -> bytes:
+    """Up to SNIFF_BYTES from the start; a stream that breaks early gives what came before."""
+    head = bytearray()
+    read_some = getattr(stream, "read1", stream.read)
+    try:
+        while len(head) < SNIFF_BYTES:
+            chunk = read_some(SNIFF_BYTES - len(head))
+            if not chunk:
+                break
+            head += chunk
+    except _STREAM_ERRORS:
+        if not head:
+            raise
+    return bytes(head)
+
+
+def _byte_lines(stream: IO[bytes], decoder: LineDecoder, limit: int) -> Iterator[tuple[int, Union[str, _LongLine]]]:
+    """(line number, decoded line or _LongLine) of an ASCII-compatible stream."""
+    line_no = 0
+    while line := stream.readline(limit + 1):
+        line_no += 1
+        if len(line) > limit and not line.endswith(b"\n"):
+            head, size = line, len(line)
+            while line and not line.endswith(b"\n"):
+                line = stream.readline(limit + 1)
+                size += len(line)
+            yield line_no, _LongLine(head, size)
+            continue
+        yield line_no, decoder.decode(line).text.rstrip("\r\n")
+
+
+def _wide_lines(stream: IO[bytes], encoding: str, limit: int) -> Iterator[tuple[int, Union[str, _LongLine]]]:
+    """(line number, line or _LongLine) of a UTF-16/32 stream (limit in bytes)."""
+    unit = 4 if "32" in encoding else 2
+    limit_chars = max(1, limit // unit)
+    text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline=None)
+    line_no = 0
+    while line := text.readline(limit_chars + 1):
+        line_no += 1
+        if line_no == 1:
+            line = line.lstrip("\ufeff")
+        if len(line) > limit_chars and not line.endswith("\n"):
+            head, size = line, len(line)
+            while line and not line.endswith("\n"):
+                line = text.readline(limit_chars + 1)
+                size += len(line)
+            yield line_no, _LongLine(head, size * unit)
+            continue
+        yield line_no, line.rstrip("\r\n")
+    text.detach()  # the caller's `with` closes the byte stream
+
+
+def _numbered_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) split on LF only: JSON strings may hold U+2028 or U+0085,
+    where str.splitlines() would also cut."""
+    for line_no, line in enumerate(text.split("\n"), start=1):
+        yield line_no, line.rstrip("\r")
+
+
+def _is_json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except (json.JSONDecodeError, RecursionError):
+        return False
+
+
+class ParseDumpFileFn(beam.DoFn):
+    """One matched file -> its records, each an Article or a dead letter."""
+
+    def __init__(self, config: ReadConfig, ingested_at: dt.datetime):
+        self._config = config
+        self._ingested_at = ingested_at
+        self._records_read = Metrics.counter(METRICS_NAMESPACE, "records_read")
+        self._abandoned_extractions = Metrics.counter(METRICS_NAMESPACE, "read.html.abandoned_extractions")
+
+    def setup(self) -> None:
+        load_html_extractor()
+
+    def process(self, readable_file: fileio.ReadableFile) -> Iterator[Output]:
+        for output in self._records(readable_file):
+            self._records_read.inc()
+            yield output
+
+    def _records(self, readable_file: fileio.ReadableFile) -> Iterator[Output]:
+        path = readable_file.metadata.path
+        file_format = format_from_extension(path)
+        if file_format == "jsonl":
+            yield from self._stream_jsonl(readable_file)
+            return
+        try:
+            data = self._read_whole(readable_file)
+        except _FileRefused as refused:
+            yield self._refusal("file", refused, path, refused.raw, refused.raw_size)
+            return
+        try:
+            decoded = decode_bytes(data, honour_declaration=file_format != "text")
+        except RefusedInput as refused:
+            yield self._refusal("file", refused, path, data)
+            return
+        self._count_encoding(decoded)
+
+        file_format = file_format or sniff_format(decoded.text[:SNIFF_BYTES])
+        if file_format == "text":
+            window = self._config.text_date_window
+            yield self._one_record("text", path, decoded.text, lambda: parse_plain_text(decoded.text, window))
+        elif file_format == "html":
+            yield self._one_record("html", path, decoded.text, lambda: self._extract_html(decoded.text))
+        elif file_format == "json":
+            yield from self._json_document(path, decoded.text)
+        else:
+            yield from self._jsonl_lines(path, _numbered_lines(decoded.text))
+
+    def _read_whole(self, readable_file: fileio.ReadableFile) -> bytes:
+        """The file's bytes, decompressed, within max_file_bytes, or _FileRefused."""
+        limit = self._config.max_file_bytes
+        path = readable_file.metadata.path
+        size = readable_file.metadata.size_in_bytes
+        if size and size > limit:
+            raise _FileRefused(
+                "file_too_large", f"{size} bytes, over the limit of {limit} bytes (max_file_bytes)", raw_size=size
+            )
+        try:
+            with readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED) as stream:
+                data = stream.read(limit + 1)
+        except OSError as error:
+            raise _FileRefused("unreadable_file", f"cannot read the file: {error}") from error
+        if split_compression(path)[1] and not is_gzip(data):
+            raise _FileRefused("corrupt_gzip", "named .gz but does not start with the gzip magic number", data)
+        if is_gzip(data):
+            try:
+                return gunzip(data, limit)
+            except RefusedInput as refused:
+                raise _FileRefused(refused.reason, refused.detail, data, len(data)) from refused
+        if len(data) > limit:
+            raise _FileRefused(
+                "file_too_large",
+                f"more than the limit of {limit} bytes (max_file_bytes)",
+                data[:SNIFF_BYTES],
+                size or len(data),
+            )
+        return data
+
+    def _one_record(self, kind: str, path: str, raw: str, parse: Callable[[], ParsedRecord]) -> Output:
+        try:
+            record = parse()
+        except RefusedInput as refused:
+            return self._refusal(kind, refused, path, raw)
+        return self._article(kind, path, path, record, identity_position="")
+
+    def _extract_html(self, html: str) -> ParsedRecord:
+        # lxml refuses str input with an XML encoding declaration and re-encodes
+        # it as UTF-8 bytes, which it would then read in the declared encoding.
+        html = _XML_DECLARATION.sub("", html)
+        try:
+            return run_with_time_limit(
+                extract_html_article,
+                self._config.extract_timeout_s,
+                html,
+                min_words=self._config.html_min_words,
+                text_date_window=self._config.text_date_window,
+                extensive_date_search=self._config.html_extensive_date_search,
+            )
+        except RefusedInput as refused:
+            if refused.reason == "extraction_timeout":
+                self._abandoned_extractions.inc()
+            raise
+
+    # --- JSON -------------------------------------------------------------
+
+    def _json_document(self, path: str, text: str) -> Iterator[Output]:
+        """A `.json` file: one object, an array of objects, or JSONL under a .json name."""
+        try:
+            value = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as error:
+            first_line = next((line for _, line in _numbered_lines(text) if line.strip()), "")
+            if _is_json_object(first_line):
+                yield from self._jsonl_lines(path, _numbered_lines(text))
+            else:
+                yield self._refusal("jsonl", RefusedInput("invalid_json", f"not valid JSON: {error}"), path, text)
+            return
+        if not isinstance(value, list):
+            yield self._json_record(path, "", value, raw=text)
+            return
+        if not value:
+            yield self._refusal("jsonl", RefusedInput("empty_file", "the file holds an empty JSON array"), path, text)
+        for index, element in enumerate(value):
+            yield self._json_record(path, f"[{index}]", element, raw=json.dumps(element, ensure_ascii=False))
+
+    def _json_record(self, path: str, position: str, value: object, raw: str) -> Output:
+        try:
+            record = parse_json_record(require_object(value), self._config.text_date_window)
+        except RefusedInput as refused:
+            return self._refusal("jsonl", refused, f"{path}{position}", raw)
+        return self._article("jsonl", path, f"{path}{position}", record, identity_position=position)
+
+    def _stream_jsonl(self, readable_file: fileio.ReadableFile) -> Iterator[Output]:
+        """A JSONL file, streamed line by line (no file size limit)."""
+        path = readable_file.metadata.path
+        try:
+            with _open_decompressed(readable_file) as stream:
+                head = _read_head(stream)
+        except _STREAM_ERRORS as error:
+            yield self._refusal("file", _stream_error(error), path, None)
+            return
+        binary = binary_signature(head)
+        if binary:
+            yield self._refusal("file", RefusedInput("binary_file", f"not text: {binary}"), path, head)
+            return
+        decoder = line_decoder_for(head)
+        limit = self._config.max_record_bytes
+        with contextlib.ExitStack() as cleanup:
+            try:
+                stream = cleanup.enter_context(_open_decompressed(readable_file))
+            except _STREAM_ERRORS as error:
+                yield self._refusal("file", _stream_error(error), path, None)
+                return
+            lines = (
+                _wide_lines(stream, decoder.stream_encoding, limit)
+                if decoder.stream_encoding
+                else _byte_lines(stream, decoder, limit)
+            )
+            yield from self._jsonl_lines(path, lines)
+
+    def _jsonl_lines(self, path: str, lines: Iterable[tuple[int, Union[str, _LongLine]]]) -> Iterator[Output]:
+        """Records of JSONL lines; a file with no non-blank line is one empty_file dead letter.
+
+        A read error part-way (a truncated gzip) ends the file with one dead
+        letter for everything from the line it broke in.
+        """
+        records = blank = last_line = 0
+        try:
+            for line_no, line in lines:
+                last_line = line_no
+                if isinstance(line, _LongLine):
+                    records += 1
+                    refused = RefusedInput(
+                        "record_too_large",
+                        f"line of {line.size} bytes, over the limit of {self._config.max_record_bytes} "
+                        "bytes (max_record_bytes)",
+                    )
+                    yield self._refusal("jsonl", refused, f"{path}:{line_no}", line.head, line.size)
+                elif line.strip():
+                    records += 1
+                    yield self._jsonl_line(path, line_no, line)
+                else:
+                    blank += 1
+        except _STREAM_ERRORS as error:
+            broken = _stream_error(error)
+            refused = RefusedInput(broken.reason, f"{broken.detail}; line {last_line + 1} and after not read")
+            yield self._refusal("jsonl", refused, f"{path}:{last_line + 1}", None)
+            return
+        if records == 0:
+            yield self._refusal("jsonl", RefusedInput("empty_file", f"no JSON lines ({blank} blank)"), path, None)
+
+    def _jsonl_line(self, path: str, line_no: int, line: str) -> Output:
+        source_ref = f"{path}:{line_no}"
+        try:
+            record = parse_json_record(parse_json_line(line), self._config.text_date_window)
+        except RefusedInput as refused:
+            return self._refusal("jsonl", refused, source_ref, line)
+        return self._article("jsonl", path, source_ref, record, identity_position=f"#{line_no}")
+
+    # --- outputs ----------------------------------------------------------
+
+    def _article(self, kind: str, path: str, source_ref: str, record: ParsedRecord, identity_position: str) -> Article:
+        outlet = record.outlet or (folder_name(path) if self._config.outlet_from_folder else None)
+        identity = record_identity(record.url, record.record_id, dump_name(path), identity_position)
+        return Article(
+            article_id=make_article_id(identity, record.text),
+            url=record.url,
+            outlet=outlet,
+            title=record.title,
+            text=record.text,
+            published_at=record.published_at,
+            language=record.language,
+            source_kind=kind,
+            source_ref=source_ref,
+            ingested_at=self._ingested_at,
+            date_source=record.date_source,
+            content_source="page" if kind == "html" else "file",
+        )
+
+    @staticmethod
+    def _refusal(
+        kind: str,
+        refused: RefusedInput,
+        source_ref: str,
+        raw: Union[str, bytes, None],
+        raw_size: Optional[int] = None,
+    ) -> beam.pvalue.TaggedOutput:
+        output = dead_letter_output(f"{STEP}.{kind}", refused.reason, refused.detail, source_ref, raw)
+        if raw_size is None:
+            return output
+        return beam.pvalue.TaggedOutput(DEAD_LETTER_TAG, dataclasses.replace(output.value, raw_size=raw_size))
+
+    @staticmethod
+    def _count_encoding(decoded: Decoded) -> None:
+        if decoded.encoding != "utf-8":
+            Metrics.counter(METRICS_NAMESPACE, f"read.encoding.{decoded.encoding}").inc()
+        if decoded.replaced:
+            Metrics.counter(METRICS_NAMESPACE, "read.replacement_chars").inc(decoded.replaced)
+
+
+def _path_and_match(match: FileMetadata) -> tuple[str, FileMetadata]:
+    return match.path, match
+
+
+def _one_match(path_and_matches: tuple[str, Iterable[FileMetadata]]) -> FileMetadata:
+    return next(iter(path_and_matches[1]))
+
+
+class ReadFileDumps(beam.PTransform):
+    """Glob patterns -> (articles, dead_letters), one output per record (see module doc)."""
+
+    def __init__(
+        self,
+        patterns: list[str],
+        config: Optional[ReadConfig] = None,
+        ingested_at: Optional[dt.datetime] = None,
+    ):
+        super().__init__()
+        if isinstance(patterns, str) or not patterns:
+            raise ValueError("ReadFileDumps needs a non-empty list of glob patterns")
+        ingested_at = ingested_at or dt.datetime.now(UTC)
+        if ingested_at.tzinfo is None:
+            raise ValueError("ingested_at must be timezone-aware")
+        self._patterns = list(patterns)
+        self._config = config or ReadConfig()
+        self._ingested_at = ingested_at.astimezone(UTC)
+
+    def expand(self, pbegin: beam.pvalue.PBegin):
+        # A bounded, batch-style source: Create is how its patterns enter the graph.
+        outputs = (
+            pbegin
+            | "Patterns" >> beam.Create(self._patterns)
+            | "MatchFiles" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
+            | "KeyByPath" >> beam.Map(_path_and_match).with_output_types(tuple[str, FileMetadata])
+            | "GroupByPath" >> beam.GroupByKey()
+            | "OneMatchPerPath" >> beam.Map(_one_match).with_output_types(FileMetadata)
+            | "OpenFiles" >> fileio.ReadMatches(skip_directories=True)
+            | "ParseRecords"
+            >> beam.ParDo(ParseDumpFileFn(self._config, self._ingested_at))
+            .with_input_types(fileio.ReadableFile)
+            .with_output_types(Article, **{DEAD_LETTER_TAG: DeadLetter})
+            .with_outputs(DEAD_LETTER_TAG, main="articles")
+        )
+        return outputs.articles, outputs[DEAD_LETTER_TAG]
