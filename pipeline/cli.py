@@ -87,10 +87,11 @@ def run_command(argv: Sequence[str]) -> int:
         config = config.model_copy(update={"feeds": config.feeds.model_copy(update={"allow_private_network": True})})
 
     inputs = list(args.input)
-    if not inputs and not args.feed and not config.feeds.feeds:
+    if not inputs and not args.feed and not config.feeds.sources:
         inputs = [sample_glob()]
     input_files = _count_input_files(inputs)
-    feeds = tuple(args.feed) + tuple(config.feeds.feeds)
+    feeds = tuple(args.feed)
+    feed_count = len(set(feeds) | {spec.url for spec in config.feeds.sources})
 
     options = PipelineOptions(list(beam_args))
     standard = options.view_as(StandardOptions)
@@ -101,7 +102,7 @@ def run_command(argv: Sequence[str]) -> int:
     ingested_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     started = time.monotonic()
     print(f"newsbeam: run {run_id} on {standard.runner}: {len(inputs)} input pattern(s), "
-          f"{len(feeds)} feed(s) -> {args.output}", file=sys.stderr)
+          f"{feed_count} feed(s) -> {args.output}", file=sys.stderr)
 
     import apache_beam as beam
 
@@ -110,8 +111,12 @@ def run_command(argv: Sequence[str]) -> int:
         pipeline, Sources(tuple(inputs), feeds), args.output, config, run_id, ingested_at, streaming=streaming
     )
     try:
-        with ProgressLine(total_sources=input_files + len(feeds)):
-            pipeline.run().wait_until_finish()
+        with ProgressLine(total_sources=input_files + feed_count):
+            result = pipeline.run()
+            result.wait_until_finish()
+        # A Dask run holds a client to the cluster; let it go before reading the output.
+        if hasattr(result, "client"):
+            result.client.close()
     except KeyboardInterrupt:
         print("newsbeam: interrupted; nothing of this run was published", file=sys.stderr)
         return 130

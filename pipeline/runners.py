@@ -19,7 +19,8 @@ BATCH_LOCAL_RUNNER = "FnApiRunner"
 STREAMING_LOCAL_RUNNER = "BundleBasedDirectRunner"
 
 RUNNER_ALIASES = {
-    "DaskRunner": "apache_beam.runners.dask.dask_runner.DaskRunner",
+    # Beam's DaskRunner with per-output routing of tagged outputs (see pipeline/dask_runner.py).
+    "DaskRunner": "pipeline.dask_runner.DaskRunner",
 }
 
 _LOCAL_SWITCHING_NAMES = {"directrunner", "direct", "switchingdirectrunner"}
