@@ -107,9 +107,14 @@ def run_command(argv: Sequence[str]) -> int:
     import apache_beam as beam
 
     pipeline = beam.Pipeline(options=options)
-    build_pipeline(
-        pipeline, Sources(tuple(inputs), feeds), args.output, config, run_id, ingested_at, streaming=streaming
-    )
+    try:
+        build_pipeline(
+            pipeline, Sources(tuple(inputs), feeds), args.output, config, run_id, ingested_at, streaming=streaming
+        )
+    except ValueError as error:
+        # Refusals found while building the graph, e.g. a --feed that is not http(s).
+        print(f"newsbeam: {error}", file=sys.stderr)
+        return 2
     try:
         with ProgressLine(total_sources=input_files + feed_count):
             result = pipeline.run()

@@ -1,0 +1,276 @@
+"""TagEntities through real Beam pipelines with real spaCy."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import apache_beam as beam
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_stream import TestStream
+from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms.window import FixedWindows, TimestampedValue
+
+from tests.conftest import BATCH_RUNNER, STREAMING_RUNNER
+from transforms.entities import (
+    EntitiesConfig,
+    SpacyTagger,
+    TagEntities,
+    TaggerConfigError,
+    TaggerRegistry,
+    load_spacy_pipeline,
+)
+from transforms.schema import Article
+
+UTC = dt.timezone.utc
+PUBLISHED = dt.datetime(2025, 10, 31, 12, tzinfo=UTC)
+
+# The normalised PERSON names of each seed, written down by reading the
+# articles. Canonical spellings: initials with a full stop, adjacent initials
+# joined ("S. Jaishankar", written "S Jaishankar" in two seeds; "B.N. Reddy");
+# "Marcon Rubio" (seeds 000, 001) is a typo for Marco Rubio and "Peter
+# Hegseth" (001, in an embedded tweet) for Pete Hegseth. Seed 001 names
+# Donald Trump only as "Trump" ("Trump's bizarre trade tariffs", "the Trump
+# administrations"), which the small model tags ORG: the stage resolves it
+# across the batch to the "Donald Trump" of seed 003. Titles, handles
+# ("@SecWar", "@rajnathsingh") and "the Secretary of War" are not names.
+EXPECTED_PERSONS = {
+    "000_ebedc5cfecfe2817": {"Rajnath Singh", "Pete Hegseth", "S. Jaishankar", "Marco Rubio"},
+    "001_71d3c31b3f2b2afb": {"Rajnath Singh", "Pete Hegseth", "S. Jaishankar", "Marco Rubio", "Donald Trump"},
+    "002_374ddc193f5dd199": {"Rajnath Singh", "Pete Hegseth", "B.N. Reddy"},
+    "003_e793a1b96374a468": {
+        "Rajnath Singh",
+        "Pete Hegseth",
+        "S. Jaishankar",
+        "Marco Rubio",
+        "Donald Trump",
+        "Piyush Goyal",
+    },
+    "004_0a08bd7476022494": {"Rajnath Singh", "Pete Hegseth"},
+}
+
+# The readers take the " date YYYY-MM-DD " marker off the first line.
+DATE_MARKER = re.compile(r"^ date \d{4}-\d{2}-\d{2} ")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def spacy_loaded_once():
+    """Load the model once: every DoFn in this process then shares it."""
+    config = EntitiesConfig()
+    return load_spacy_pipeline(config.model, tuple(config.exclude))
+
+
+def make_article(article_id: str, text, published_at: dt.datetime = PUBLISHED) -> Article:
+    return Article(
+        article_id=article_id,
+        url=None,
+        outlet=None,
+        title=None,
+        text=text,
+        published_at=published_at,
+        language="en",
+        source_kind="text",
+        source_ref=f"test:{article_id}",
+        ingested_at=PUBLISHED,
+    )
+
+
+def persons_by_article(articles):
+    return {a.article_id: {e.norm for e in a.entities if e.label == "PERSON"} for a in articles}
+
+
+def matches_persons(expected):
+    def check(articles):
+        actual = persons_by_article(articles)
+        assert actual == expected, f"PERSON sets differ: {actual} != {expected}"
+
+    return check
+
+
+def test_seed_person_sets(seed_texts):
+    articles = [make_article(stem, DATE_MARKER.sub("", text)) for stem, text in seed_texts.items()]
+    assert set(seed_texts) == set(EXPECTED_PERSONS)
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        tagged, dead = pipeline | beam.Create(articles) | TagEntities()
+        assert_that(tagged, matches_persons(EXPECTED_PERSONS))
+        assert_that(dead, equal_to([]), label="NoDeadLetters")
+
+
+def test_seed_places_and_aliases(seed_texts):
+    articles = [make_article(stem, DATE_MARKER.sub("", text)) for stem, text in seed_texts.items()]
+
+    def check(tagged):
+        for article in tagged:
+            places = {e.norm for e in article.entities if e.label == "GPE"}
+            assert "United States" in places, article.article_id
+            assert not places & {"US", "U.S.", "America", "the United States"}, article.article_id
+            junk = {e.text for e in article.entities} & {"info sharing", "@SecWar", "Singh\n\nWelcoming"}
+            assert not junk, (article.article_id, junk)
+
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        tagged, _ = pipeline | beam.Create(articles) | TagEntities()
+        assert_that(tagged, check)
+
+
+def test_fuzzy_guard_in_a_pipeline():
+    articles = [
+        make_article("rajnath", "Defence Minister Rajnath Singh arrived in Kuala Lumpur on Thursday. Singh will meet his counterparts."),
+        make_article("manmohan", "Former prime minister Manmohan Singh spoke in New Delhi on Monday. Singh praised the deal."),
+        make_article("marco", "US Secretary of State Marco Rubio met Indian officials in Kuala Lumpur on Friday. Rubio said the talks went well."),
+        make_article("marcon", "US Secretary of State Marcon Rubio met Indian officials in Kuala Lumpur on Friday. Rubio said the talks went well."),
+    ]
+    expected = {
+        "rajnath": {"Rajnath Singh"},
+        "manmohan": {"Manmohan Singh"},
+        "marco": {"Marco Rubio"},
+        "marcon": {"Marco Rubio"},
+    }
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        tagged, _ = pipeline | beam.Create(articles) | TagEntities()
+        assert_that(tagged, matches_persons(expected))
+
+
+def test_within_article_only_when_cross_article_is_off():
+    articles = [
+        make_article("marco", "US Secretary of State Marco Rubio met Indian officials in Kuala Lumpur on Friday."),
+        make_article("marcon", "US Secretary of State Marcon Rubio met Indian officials in Kuala Lumpur on Friday. Rubio said the talks went well."),
+    ]
+    expected = {"marco": {"Marco Rubio"}, "marcon": {"Marcon Rubio"}}
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        tagged, _ = pipeline | beam.Create(articles) | TagEntities(EntitiesConfig(cross_article=False))
+        assert_that(tagged, matches_persons(expected))
+
+
+def test_bad_documents_become_dead_letters_and_counts_hold():
+    good = "Defence Minister Rajnath Singh arrived in Kuala Lumpur on Thursday."
+    articles = [
+        make_article("good-1", good),
+        # With no cap spaCy refuses texts over nlp.max_length (1,000,000 characters).
+        make_article("too-long-for-spacy", "Singh " * 170_000),
+        make_article("not-text", None),
+        make_article("good-2", good),
+        make_article("empty", ""),
+    ]
+    config = EntitiesConfig(max_chars=None, batch_size=8)
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        tagged, dead = pipeline | beam.Create(articles) | TagEntities(config)
+        assert_that(
+            tagged,
+            matches_persons({"good-1": {"Rajnath Singh"}, "good-2": {"Rajnath Singh"}, "empty": set()}),
+        )
+        assert_that(
+            dead | beam.Map(lambda letter: (letter.step, letter.reason, letter.source_ref)),
+            equal_to(
+                [
+                    ("entities", "ner_error", "test:too-long-for-spacy"),
+                    ("entities", "invalid_text", "test:not-text"),
+                ]
+            ),
+            label="DeadLetters",
+        )
+
+
+def test_over_the_cap_tagged_on_first_part_not_dead_lettered():
+    first = "Defence Minister Rajnath Singh arrived in Kuala Lumpur on Thursday. " * 8
+    second = "US Secretary of War Pete Hegseth met him on Friday. " * 8
+    article = make_article("long", first + "\n\n" + second)
+    config = EntitiesConfig(max_chars=len(first) + 100)
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        tagged, dead = pipeline | beam.Create([article]) | TagEntities(config)
+        assert_that(tagged, matches_persons({"long": {"Rajnath Singh"}}))
+        assert_that(
+            tagged | beam.Map(lambda a: a.text), equal_to([article.text]), label="TextKeptWhole"
+        )
+        assert_that(dead, equal_to([]), label="NoDeadLetters")
+
+
+def test_streaming_merge_map_is_per_window_and_timestamps_kept():
+    marco = "US Secretary of State Marco Rubio met Indian officials in Kuala Lumpur on Friday."
+    marcon = "US Secretary of State Marcon Rubio met Indian officials in Kuala Lumpur on Friday."
+    hour = 3600
+    first_window = [("w1-marco", marco, 10), ("w1-marcon", marcon, 20)]
+    second_window = [("w2-marcon", marcon, hour + 10)]
+    stream = (
+        TestStream()
+        .add_elements(
+            [TimestampedValue(make_article(aid, text), ts) for aid, text, ts in first_window]
+        )
+        .advance_watermark_to(hour + 1)
+        .add_elements(
+            [TimestampedValue(make_article(aid, text), ts) for aid, text, ts in second_window]
+        )
+        .advance_watermark_to_infinity()
+    )
+    options = PipelineOptions(runner=STREAMING_RUNNER)
+    options.view_as(StandardOptions).streaming = True
+    with TestPipeline(runner=STREAMING_RUNNER, options=options) as pipeline:
+        tagged, _ = (
+            pipeline
+            | stream
+            | "Hourly" >> beam.WindowInto(FixedWindows(hour))
+            | TagEntities()
+        )
+        assert_that(
+            tagged
+            | beam.Map(
+                lambda a, ts=beam.DoFn.TimestampParam: (
+                    a.article_id,
+                    int(ts.micros // 1_000_000),
+                    sorted(e.norm for e in a.entities if e.label == "PERSON"),
+                )
+            ),
+            equal_to(
+                [
+                    ("w1-marco", 10, ["Marco Rubio"]),
+                    ("w1-marcon", 20, ["Marco Rubio"]),
+                    # no "Marco Rubio" in this window: the typo has nothing to merge into
+                    ("w2-marcon", hour + 10, ["Marcon Rubio"]),
+                ]
+            ),
+        )
+
+
+def test_streaming_global_window_is_within_article_unless_forced():
+    options = PipelineOptions(runner=STREAMING_RUNNER)
+    options.view_as(StandardOptions).streaming = True
+    pipeline = beam.Pipeline(runner=STREAMING_RUNNER, options=options)
+    stream = pipeline | TestStream().add_elements([make_article("a", "Rajnath Singh spoke.")])
+    with pytest.raises(TaggerConfigError, match="cross_article"):
+        stream | "Forced" >> TagEntities(EntitiesConfig(cross_article=True))
+    stream | "Auto" >> TagEntities()
+    windowed = stream | beam.WindowInto(FixedWindows(60))
+    windowed | "AutoWindowed" >> TagEntities()
+    labels = {
+        transform.unique_name
+        for transform in pipeline.to_runner_api().components.transforms.values()
+    }
+    assert "Auto/TagMentions" in labels and "Auto/ApplyMergeMap" not in labels
+    assert "AutoWindowed/ApplyMergeMap" in labels
+
+
+def test_unknown_tagger_or_model_is_refused_at_construction():
+    with pytest.raises(TaggerConfigError, match="no tagger named 'nope'"):
+        TagEntities(EntitiesConfig(tagger="nope"))
+    with pytest.raises(TaggerConfigError, match="en_core_web_xx_missing"):
+        TagEntities(EntitiesConfig(model="en_core_web_xx_missing"))
+    with pytest.raises(TaggerConfigError, match="ner"):
+        TagEntities(EntitiesConfig(exclude=("parser", "ner")))
+    with pytest.raises(ValueError, match="extra"):
+        EntitiesConfig(modle="typo")
+
+
+@TaggerRegistry.add("spacy-registered-by-test")
+class _SpacyUnderAnotherName(SpacyTagger):
+    """A tagger registered by name outside the stage's module."""
+
+
+def test_a_registered_tagger_is_chosen_by_name():
+    article = make_article("one", "Defence Minister Rajnath Singh arrived in Kuala Lumpur. Singh spoke.")
+    config = EntitiesConfig(tagger="spacy-registered-by-test")
+    assert "spacy-registered-by-test" in TaggerRegistry.names()
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        tagged, _ = pipeline | beam.Create([article]) | TagEntities(config)
+        assert_that(tagged, matches_persons({"one": {"Rajnath Singh"}}))
+

@@ -1,0 +1,379 @@
+"""Pure entity normalisation rules on hand-made mentions (no Beam, no spaCy)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from transforms.entity_normalisation import (
+    DEFAULT_ALIASES,
+    AliasFileError,
+    NameStats,
+    RawMention,
+    apply_merge_map,
+    build_alias_table,
+    build_merge_map,
+    clean_mention,
+    count_observations,
+    load_alias_table,
+    merge_name_stats,
+    normalise_article,
+    observe_names,
+    same_person,
+    surname_blocks,
+    tagging_view,
+)
+from transforms.schema import Entity
+
+ALIASES = build_alias_table(DEFAULT_ALIASES)
+# A stand-in vocabulary: the real one is the tagger's (spaCy's trained strings).
+KNOWN_WORDS = frozenset({"Marco", "Pete", "Peter", "Mark", "Mary", "Paul", "Paula", "Donald", "Trump", "Singh"})
+
+
+def known(word: str) -> bool:
+    return word in KNOWN_WORDS
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "name"),
+    [
+        ("Rajnath Singh's", "PERSON", "Rajnath Singh"),
+        ("Reuters'", "ORG", "Reuters"),
+        ("Donald Trump*", "PERSON", "Donald Trump"),
+        ("Marco Rubio**", "PERSON", "Marco Rubio"),
+        ("the United States", "GPE", "United States"),
+        ("India\u2019s External Affairs", "ORG", "India's External Affairs"),
+        ("US Secretary of War Pete Hegseth", "PERSON", "Pete Hegseth"),
+        ("Secretary of State Marco Rubio", "PERSON", "Marco Rubio"),
+        ("Secretary of Homeland Security Kristi Noem", "PERSON", "Kristi Noem"),
+        ("External Affairs Minister S Jaishankar", "PERSON", "S. Jaishankar"),
+        ("Mr. Singh", "PERSON", "Singh"),
+        ("Dr Jane  Goodall", "PERSON", "Jane Goodall"),
+        ("President Donald Trump", "PERSON", "Donald Trump"),
+        ("Stephen King", "PERSON", "Stephen King"),
+        ("King Charles", "PERSON", "King Charles"),
+        ("Prince Harry", "PERSON", "Prince Harry"),
+        ("S Jaishankar", "PERSON", "S. Jaishankar"),
+        ("S. Jaishankar", "PERSON", "S. Jaishankar"),
+        ("B.N. Reddy", "PERSON", "B.N. Reddy"),
+        ("B. N. Reddy", "PERSON", "B.N. Reddy"),
+        ("George W Bush", "PERSON", "George W. Bush"),
+        ("Malcolm X", "PERSON", "Malcolm X"),
+        ("Bashar al-Assad", "PERSON", "Bashar al-Assad"),
+        ("Ursula von der Leyen", "PERSON", "Ursula von der Leyen"),
+        ("eBay", "ORG", "eBay"),
+        ("U.S.", "GPE", "U.S."),
+    ],
+)
+def test_clean_mention_keeps_the_name(text, label, name):
+    result = clean_mention(text, label)
+    assert (result.name, result.dropped_because) == (name, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "reason"),
+    [
+        ("info sharing", "PERSON", "lowercase"),  # the small model's slip on the seeds
+        ("states & India", "ORG", "lowercase"),
+        ("Hegseth posted", "PERSON", "lowercase_token"),
+        ("@SecWar", "PERSON", "handle"),
+        ("@SecWar Pete Hegseth", "PERSON", "handle"),
+        ("#WATCH", "ORG", "handle"),
+        ("Singh\n\nWelcoming", "ORG", "line_break"),
+        ("pic.twitter.com/YUJN0kyMPq", "ORG", "url"),
+        ("2025", "ORG", "no_letters"),
+        ("*--*", "PERSON", "no_letters"),
+        ("X", "PERSON", "too_short"),
+    ],
+)
+def test_clean_mention_drops_junk_with_its_reason(text, label, reason):
+    result = clean_mention(text, label)
+    assert (result.name, result.dropped_because) == (None, reason)
+
+
+@pytest.mark.parametrize("variant", ["US", "U.S.", "USA", "U.S.A.", "United States", "United States of America", "America"])
+def test_united_states_aliases(variant):
+    result = normalise_article([RawMention(variant, "GPE")], ALIASES)
+    assert [(e.label, e.norm) for e in result.entities] == [("GPE", "United States")]
+
+
+def test_alias_sets_the_label():
+    result = normalise_article([RawMention("U.S.", "ORG"), RawMention("Britain", "GPE")], ALIASES)
+    assert [(e.label, e.norm) for e in result.entities] == [("GPE", "United States"), ("GPE", "United Kingdom")]
+
+
+def test_alias_file_extends_and_overrides(tmp_path):
+    path = tmp_path / "aliases.yaml"
+    path.write_text(
+        "India:\n  label: GPE\n  variants: [Bharat, Republic of India]\n"
+        "United States:\n  label: GPE\n  variants: [US, the States]\n",
+        encoding="utf-8",
+    )
+    table = load_alias_table(path)
+    result = normalise_article(
+        [RawMention("Bharat", "GPE"), RawMention("States", "GPE"), RawMention("UK", "GPE")], table
+    )
+    assert [e.norm for e in result.entities] == ["India", "United States", "United Kingdom"]
+
+
+def test_alias_file_in_configs_loads():
+    from tests.conftest import REPO
+
+    table = load_alias_table(REPO / "configs" / "entity_aliases.yaml")
+    assert normalise_article([RawMention("U.S.A.", "GPE")], table).entities[0].norm == "United States"
+
+
+def test_alias_file_with_wrong_shape_is_refused(tmp_path):
+    path = tmp_path / "aliases.yaml"
+    path.write_text("India: [Bharat]\n", encoding="utf-8")
+    with pytest.raises(AliasFileError, match="India"):
+        load_alias_table(path)
+
+
+def test_bare_surname_resolves_to_full_name_and_person_label():
+    mentions = [
+        RawMention("Rajnath Singh", "PERSON"),
+        RawMention("Singh", "GPE"),  # the small model's slip on the seeds
+        RawMention("Hegseth", "PERSON"),
+        RawMention("Secretary of War Pete Hegseth", "PERSON"),
+        RawMention("Jaishankar", "PERSON"),
+        RawMention("S Jaishankar", "PERSON"),
+    ]
+    result = normalise_article(mentions, ALIASES)
+    assert [(e.text, e.label, e.norm) for e in result.entities] == [
+        ("Rajnath Singh", "PERSON", "Rajnath Singh"),
+        ("Singh", "PERSON", "Rajnath Singh"),
+        ("Hegseth", "PERSON", "Pete Hegseth"),
+        ("Secretary of War Pete Hegseth", "PERSON", "Pete Hegseth"),
+        ("Jaishankar", "PERSON", "S. Jaishankar"),
+        ("S Jaishankar", "PERSON", "S. Jaishankar"),
+    ]
+
+
+def test_surname_of_two_different_people_stays_unresolved():
+    mentions = [
+        RawMention("Rajnath Singh", "PERSON"),
+        RawMention("Manmohan Singh", "PERSON"),
+        RawMention("Singh", "PERSON"),
+    ]
+    result = normalise_article(mentions, ALIASES)
+    assert [e.norm for e in result.entities] == ["Rajnath Singh", "Manmohan Singh", "Singh"]
+
+
+def test_surname_of_two_spellings_of_one_person_resolves_to_the_more_mentioned():
+    mentions = [
+        RawMention("Pete Hegseth", "PERSON"),
+        RawMention("Peter Hegseth", "PERSON"),
+        RawMention("Pete Hegseth", "PERSON"),
+        RawMention("Hegseth", "PERSON"),
+    ]
+    result = normalise_article(mentions, ALIASES, known)
+    assert result.entities[-1] == Entity("Hegseth", "PERSON", "Pete Hegseth")
+
+
+def test_distinct_mentions_kept_once_in_order_and_junk_counted():
+    mentions = [
+        RawMention("info sharing", "PERSON"),
+        RawMention("Rajnath Singh", "PERSON"),
+        RawMention("@SecWar", "PERSON"),
+        RawMention("Rajnath Singh", "PERSON"),
+        RawMention("Rajnath Singh's", "PERSON"),
+        RawMention("info sharing", "PERSON"),
+    ]
+    result = normalise_article(mentions, ALIASES)
+    assert [e.text for e in result.entities] == ["Rajnath Singh", "Rajnath Singh's"]
+    assert {e.norm for e in result.entities} == {"Rajnath Singh"}
+    assert dict(result.dropped) == {"lowercase": 2, "handle": 1}
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Marcon Rubio", "Marco Rubio"),  # a typo: "Marcon" unknown
+        ("Peter Hegseth", "Pete Hegseth"),  # a short form dropping a final consonant
+        ("S. Jaishankar", "Subrahmanyam Jaishankar"),  # an initial
+        ("Pete Hegseht", "Pete Hegseth"),  # a long surname one transposition apart
+        ("Donald J. Trump", "Donald Trump"),  # a middle initial
+    ],
+)
+def test_same_person_merges_spellings(a, b):
+    assert same_person(a, b, known)
+    assert same_person(b, a, known)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Rajnath Singh", "Manmohan Singh"),
+        ("Mark Smith", "Mary Smith"),  # two real names one edit apart
+        ("Paul Smith", "Paula Smith"),  # a feminine form, not a short form
+        ("Ivana Trump", "Ivanka Trump"),  # one edit, but not a dropped final letter
+        ("Jon Smith", "Jan Smith"),  # too short to fuzz
+        ("Donald Trump", "Donald Tusk"),
+        ("Rajnath Singh", "Rajnath Sing"),  # short surnames are never fuzzed
+        ("M. Singh", "R. Singh"),
+        ("Singh", "Rajnath Singh"),  # one-token names are never fuzzy-merged
+    ],
+)
+def test_same_person_guards_different_people(a, b):
+    assert not same_person(a, b, known)
+    assert not same_person(b, a, known)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Pete Hegseht", "Pete Hegseth"),  # transposition
+        ("Anna Kowalsky", "Anna Kowalski"),  # substitution
+        ("Anna Kowalsk", "Anna Kowalski"),  # deletion
+        ("Anna Kowalskii", "Anna Kowalski"),  # insertion
+    ],
+)
+def test_fuzzy_surnames_share_a_block(a, b):
+    assert same_person(a, b, known)
+    assert surname_blocks(a) & surname_blocks(b)
+
+
+def _stats(*rows: tuple[str, str, int]) -> dict:
+    return {
+        (label, norm): NameStats(articles, tuple(known(token) for token in norm.split(" ")))
+        for label, norm, articles in rows
+    }
+
+
+def test_merge_map_prefers_known_spelling_then_frequency():
+    stats = _stats(
+        ("PERSON", "Marcon Rubio", 2),  # more frequent, but "Marcon" is no known word
+        ("PERSON", "Marco Rubio", 1),
+        ("PERSON", "Pete Hegseth", 5),
+        ("PERSON", "Peter Hegseth", 1),
+    )
+    mapping = build_merge_map(stats)
+    assert mapping == {
+        ("PERSON", "Marcon Rubio"): ("PERSON", "Marco Rubio"),
+        ("PERSON", "Peter Hegseth"): ("PERSON", "Pete Hegseth"),
+    }
+
+
+def test_merge_map_never_merges_different_people():
+    stats = _stats(
+        ("PERSON", "Rajnath Singh", 3),
+        ("PERSON", "Manmohan Singh", 1),
+        ("PERSON", "Singh", 2),
+        ("PERSON", "Mark Smith", 1),
+        ("PERSON", "Mary Smith", 1),
+    )
+    assert build_merge_map(stats) == {}
+
+
+def test_merge_map_merges_case_and_punctuation_variants_of_any_label():
+    stats = _stats(
+        ("ORG", "Indo-Pacific Region", 2),
+        ("ORG", "Indo-Pacific region", 1),
+        ("ORG", "U.S.-India Defence Framework", 1),
+        ("ORG", "US-India Defence Framework", 3),
+        ("GPE", "Austria", 1),
+        ("GPE", "Australia", 1),
+    )
+    assert build_merge_map(stats) == {
+        ("ORG", "Indo-Pacific region"): ("ORG", "Indo-Pacific Region"),
+        ("ORG", "U.S.-India Defence Framework"): ("ORG", "US-India Defence Framework"),
+    }
+
+
+def test_bare_surname_across_articles():
+    stats = _stats(
+        ("PERSON", "Donald Trump", 1),
+        ("ORG", "Trump", 1),  # "the Trump administration": ORG, outvoted by the person
+        ("PERSON", "Rubio", 1),
+        ("PERSON", "Marcon Rubio", 1),
+        ("PERSON", "Marco Rubio", 1),
+        ("GPE", "Jordan", 2),  # places are never relabelled across articles
+        ("PERSON", "Michael Jordan", 1),
+        ("ORG", "Ford", 3),  # mostly the company in this window
+        ("PERSON", "Doug Ford", 1),
+    )
+    mapping = build_merge_map(stats)
+    assert mapping == {
+        ("ORG", "Trump"): ("PERSON", "Donald Trump"),
+        ("PERSON", "Rubio"): ("PERSON", "Marco Rubio"),
+        ("PERSON", "Marcon Rubio"): ("PERSON", "Marco Rubio"),
+    }
+
+
+def test_bare_surname_of_two_people_across_articles_stays():
+    stats = _stats(("PERSON", "Singh", 4), ("PERSON", "Rajnath Singh", 2), ("PERSON", "Manmohan Singh", 2))
+    assert build_merge_map(stats) == {}
+
+
+def test_merge_map_does_not_depend_on_order():
+    rows = [
+        ("PERSON", "Marcon Rubio", 2),
+        ("PERSON", "Marco Rubio", 2),
+        ("PERSON", "Pete Hegseth", 1),
+        ("PERSON", "Peter Hegseth", 1),
+        ("PERSON", "Pete Hegseht", 1),
+        ("ORG", "Trump", 1),
+        ("PERSON", "Donald Trump", 1),
+        ("ORG", "Indo-Pacific region", 1),
+        ("ORG", "Indo-Pacific Region", 1),
+    ]
+    expected = build_merge_map(_stats(*rows))
+    shuffler = random.Random(7)
+    for _ in range(20):
+        shuffler.shuffle(rows)
+        assert build_merge_map(_stats(*rows)) == expected
+
+
+def test_name_counting_and_merging_agree():
+    entities_by_article = [
+        [Entity("Marco Rubio", "PERSON", "Marco Rubio"), Entity("Rubio", "PERSON", "Marco Rubio")],
+        [Entity("Marcon Rubio", "PERSON", "Marcon Rubio")],
+        [Entity("Marcon Rubio", "PERSON", "Marcon Rubio"), Entity("US", "GPE", "United States")],
+    ]
+    observations = [obs for entities in entities_by_article for obs in observe_names(entities, known)]
+    whole = count_observations(observations)
+    assert whole[("PERSON", "Marcon Rubio")].articles == 2
+    assert whole[("PERSON", "Marco Rubio")].articles == 1  # counted once per article
+    left, right = count_observations(observations[:2]), count_observations(observations[2:])
+    merge_name_stats(left, right)
+    assert left == whole
+
+
+def test_apply_merge_map_renames_and_dedupes():
+    entities = [
+        Entity("Marcon Rubio", "PERSON", "Marcon Rubio"),
+        Entity("Rubio", "PERSON", "Marcon Rubio"),
+        Entity("Rubio", "PERSON", "Marco Rubio"),
+    ]
+    mapping = {("PERSON", "Marcon Rubio"): ("PERSON", "Marco Rubio")}
+    assert apply_merge_map(entities, mapping) == (
+        Entity("Marcon Rubio", "PERSON", "Marco Rubio"),
+        Entity("Rubio", "PERSON", "Marco Rubio"),
+    )
+
+
+def test_tagging_view_removes_emphasis():
+    view, truncated = tagging_view("Commerce Minister **Piyush Goyal** said *no*.", 1000)
+    assert (view, truncated) == ("Commerce Minister Piyush Goyal said no.", False)
+
+
+def test_tagging_view_caps_at_a_paragraph_boundary():
+    first = "First paragraph names Rajnath Singh. " * 10
+    second = "Second paragraph names Pete Hegseth. " * 10
+    text = first + "\n\n" + second
+    view, truncated = tagging_view(text, len(first) + 40)
+    assert truncated
+    assert view == first
+
+
+def test_tagging_view_caps_at_a_sentence_without_paragraphs():
+    text = "A sentence about Rajnath Singh. " * 100
+    view, truncated = tagging_view(text, 1000)
+    assert truncated and view.endswith("Singh.") and len(view) <= 1000
+
+
+def test_tagging_view_without_cap():
+    text = "word " * 100_000
+    assert tagging_view(text, None) == (text, False)

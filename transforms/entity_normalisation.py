@@ -1,0 +1,685 @@
+"""Entity normalisation: from raw NER mentions to one `norm` name per entity.
+
+Pure functions, no Beam and no spaCy: `transforms/entities.py` wraps them in
+the `TagEntities` stage. Normalisation runs in two scopes.
+
+Within one article (`normalise_article`)
+----------------------------------------
+Each raw mention `(text, label)` from the tagger goes through, in order:
+
+1. Junk filter on the raw span: a span that crosses a line break (two
+   fragments the model glued together, "Singh\\n\\nWelcoming"), a social
+   handle or hashtag ("@SecWar", "#WATCH") or a URL is dropped.
+2. Cleaning: Unicode NFKC, curly quotes and dashes to ASCII, whitespace
+   collapsed; Markdown and quote marks stripped from both ends ("Donald
+   Trump*"); a possessive stripped ("Rajnath Singh's" -> "Rajnath Singh"); a
+   leading "the" stripped from non-person names ("the United States").
+3. Titles, for PERSON mentions: everything up to the last title word goes
+   ("US Secretary of War Pete Hegseth" -> "Pete Hegseth", "Mr. Singh" ->
+   "Singh"), including a portfolio after "of" ("Secretary of Homeland
+   Security"). A title is only stripped when a name follows it. Royal and
+   religious styles that are part of the usual name (King Charles, Pope Leo,
+   Prince Harry, Sheikh Hasina) are not titles here. See `TITLE_WORDS`.
+4. Junk filter on the cleaned name (`JUNK_REASONS`): no letters, fewer than
+   two letters, a first token without any capital ("info sharing", which the
+   small model tags PERSON on the seeds), and for PERSON a token without any
+   capital letter (name particles such as "de", "van", "bin" excepted).
+5. Initials, for PERSON: initials before the surname are written with a full
+   stop and adjacent initials are joined: "S Jaishankar" and "S. Jaishankar"
+   -> "S. Jaishankar"; "B. N. Reddy" and "B.N. Reddy" -> "B.N. Reddy".
+6. Aliases: a small editable table (`DEFAULT_ALIASES`, extended by
+   `configs/entity_aliases.yaml`) maps known variants to one name and label,
+   matched without case, full stops, hyphens or a leading "the": "US",
+   "U.S.", "USA", "America", "United States of America" -> "United States"
+   (GPE).
+7. Surnames: a mention whose tokens are the last tokens of a longer PERSON
+   name in the same article takes that name and the PERSON label, whatever
+   label the model gave it ("Singh" tagged GPE -> PERSON "Rajnath Singh";
+   "Jaishankar" -> "S. Jaishankar"). When several full names end that way,
+   it resolves only if they are one person by `same_person` (then to the
+   most mentioned); "Singh" beside Rajnath and Manmohan Singh stays "Singh".
+
+The article keeps each distinct (text, label, norm) once, in order of first
+appearance; `text` is the span as written (whitespace collapsed).
+
+Across the articles of one window (`build_merge_map`)
+------------------------------------------------------
+From per-window name statistics (in how many articles each (label, norm)
+occurs, and which of its tokens the tagger's vocabulary knows):
+
+1. Spelling variants that differ only in case, punctuation or spacing merge,
+   for every label ("Indo-Pacific Region" / "Indo-Pacific region").
+2. PERSON names of two or more tokens merge when `same_person` holds:
+   surnames equal (or one edit apart, both at least 6 letters, one of them
+   unknown to the vocabulary: a typo), and given names equal, initial-
+   compatible ("S." ~ "Subrahmanyam"), or one edit apart with the shorter at
+   least 4 letters, and then: if the tagger's vocabulary knows one and not
+   the other, the unknown one is a slip ("Marcon"/"Marco"); if it knows both,
+   they merge only as a short form dropping a final consonant ("Pete"/
+   "Peter"), not as different names ("Mark"/"Mary", "Paul"/"Paula"); if it
+   knows neither, only a letter lost or added at the end, or any one edit in
+   names of 7 letters or more ("Ivana"/"Ivanka" stay apart).
+   "Marcon Rubio" -> "Marco Rubio" and "Peter Hegseth" -> "Pete Hegseth";
+   "Rajnath Singh" and "Manmohan Singh" never merge. Merging is greedy in
+   preference order; a name that matches two different people stays apart.
+3. The spelling that names a group is the preferred one: the larger share of
+   tokens known to the tagger's vocabulary first (a misspelt name such as
+   "Marcon" is rarely in an 85k-word vocabulary learned from edited text,
+   while "Marco" is), then the higher article count, then lexicographic order.
+4. A bare one-token PERSON mention left unresolved in its article ("Trump")
+   takes the window's full PERSON name with that surname when exactly one
+   exists. An ORG one-token mention does too (the small model tags "Trump" as
+   ORG in "the Trump administration") when at least as many articles of the
+   window use the token as a person's surname as tag it ORG. GPE, LOC and NORP
+   mentions are not relabelled across articles: places named like people
+   (Jordan, Washington, Georgia) are too common.
+
+The result only depends on the window's multiset of articles, never on their
+order, so a batch re-run gives the same names.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, NamedTuple, Optional, Sequence
+
+import yaml
+from rapidfuzz.distance import OSA
+
+from transforms.schema import Entity
+
+PERSON = "PERSON"
+DEFAULT_LABELS = ("PERSON", "ORG", "GPE", "LOC", "NORP")
+
+# Reason codes a mention is dropped for (counted as metrics, never dead letters).
+JUNK_REASONS = (
+    "line_break",  # the span crosses a line break
+    "handle",  # a social handle or hashtag: "@SecWar", "#WATCH"
+    "url",  # a link or embed address
+    "no_letters",  # only digits and punctuation
+    "too_short",  # fewer than two letters
+    "lowercase",  # the first token has no capital: "info sharing"
+    "lowercase_token",  # a PERSON with an uncapitalised token: "Hegseth posted"
+)
+
+KnownWord = Callable[[str], bool]
+
+
+def no_known_words(word: str) -> bool:
+    """The vocabulary of a tagger that has none: every preference falls to counts."""
+    return False
+
+
+class RawMention(NamedTuple):
+    """One entity span as the tagger gave it."""
+
+    text: str
+    label: str
+
+
+# --- Cleaning ------------------------------------------------------------
+
+_CHARACTER_MAP = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u02bc": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+    }
+)
+# Full stops are not stripped from the right: they end "U.S." and "Jr.".
+_LEFT_EDGE = "*_\"'#()[]{}<>,;:|-.!?/\\ "
+_RIGHT_EDGE = "*_\"'#()[]{}<>,;:|-!?/\\ "
+_POSSESSIVE = re.compile(r"(?:'s|')$", re.IGNORECASE)
+_LEADING_THE = re.compile(r"^the\s+", re.IGNORECASE)
+_URL = re.compile(r"https?:|www\.|pic\.twitter|\bt\.co/|\.com/", re.IGNORECASE)
+
+# Title words (matched without case or a final full stop). Everything up to
+# the last title word in a PERSON mention is dropped, if a name follows.
+TITLE_WORDS = frozenset(
+    """
+    mr mrs ms miss mx dr prof professor sir dame rev revd reverend fr hon
+    honourable honorable shri sri smt shrimati kumari
+    president vice-president vp chairman chairwoman chairperson chair ceo cfo
+    minister secretary senator sen rep representative congressman
+    congresswoman governor gov mayor judge justice general gen lt lieutenant
+    colonel col major maj captain capt admiral adm commander cmdr sgt sergeant
+    marshal ambassador envoy commissioner chancellor premier speaker deputy
+    chief mp mla mep pm spokesperson spokesman spokeswoman coach director
+    attorney-general attorney
+    """.split()
+)
+# Portfolio words that follow "of"/"for" in a title: "Secretary of War",
+# "Minister for External Affairs". Stripped with the title.
+PORTFOLIO_WORDS = frozenset(
+    """
+    the state war defense defence homeland security treasury commerce health
+    energy labor labour agriculture education transportation transport interior
+    justice external home foreign affairs finance trade industry environment
+    housing veterans human services development urban information broadcasting
+    railways culture tourism sports science technology women child welfare
+    """.split()
+)
+# Lower-case particles allowed inside a PERSON name.
+NAME_PARTICLES = frozenset(
+    "de da di del della dos das du van von der den ter la le bin binti ibn al el y af".split()
+)
+_INITIAL = re.compile(r"^(?:[A-Z]\.?)$|^(?:[A-Z]\.){2,}$|^(?:[A-Z]\.)+[A-Z]$")
+
+
+def _collapse_whitespace(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _strip_edges(text: str) -> str:
+    return text.lstrip(_LEFT_EDGE).rstrip(_RIGHT_EDGE)
+
+
+def _title_key(token: str) -> str:
+    return token.casefold().rstrip(".")
+
+
+def strip_titles(name: str) -> str:
+    """Drop everything up to the last title word, when a name follows it."""
+    tokens = name.split(" ")
+    cut = 0
+    for index, token in enumerate(tokens[:-1]):
+        if _title_key(token) in TITLE_WORDS:
+            cut = index + 1
+    if cut == 0:
+        return name
+    if tokens[cut].casefold() in ("of", "for"):
+        after = cut + 1
+        while after < len(tokens) - 1 and tokens[after].casefold() in PORTFOLIO_WORDS:
+            after += 1
+        cut = after
+    return " ".join(tokens[cut:])
+
+
+def format_initials(name: str) -> str:
+    """Initials before the surname as "S." and joined "B.N."; the surname untouched."""
+    tokens = name.split(" ")
+    out: list[str] = []
+    pending: list[str] = []
+    for token in tokens[:-1]:
+        if _INITIAL.match(token):
+            pending.extend(letter for letter in token if letter.isalpha())
+            continue
+        if pending:
+            out.append("".join(f"{letter}." for letter in pending))
+            pending = []
+        out.append(token)
+    if pending:
+        out.append("".join(f"{letter}." for letter in pending))
+    out.append(tokens[-1])
+    return " ".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class CleanedMention:
+    """A mention after cleaning: its name and label, or the reason it was dropped."""
+
+    name: Optional[str]
+    label: str
+    dropped_because: Optional[str] = None
+
+
+def clean_mention(text: str, label: str) -> CleanedMention:
+    """Clean one raw mention, or say why it is junk (see the module rules 1-5)."""
+    if "\n" in text or "\r" in text:
+        return CleanedMention(None, label, "line_break")
+    name = _collapse_whitespace(unicodedata.normalize("NFKC", text).translate(_CHARACTER_MAP))
+    if "@" in name or name.startswith("#"):
+        return CleanedMention(None, label, "handle")
+    if _URL.search(name):
+        return CleanedMention(None, label, "url")
+    name = _strip_edges(name)
+    name = _strip_edges(_POSSESSIVE.sub("", name))
+    if label != PERSON:
+        name = _LEADING_THE.sub("", name)
+    elif name:
+        name = strip_titles(name)
+    letters = sum(1 for char in name if char.isalpha())
+    if letters == 0:
+        return CleanedMention(None, label, "no_letters")
+    if letters < 2:
+        return CleanedMention(None, label, "too_short")
+    tokens = name.split(" ")
+    if not any(char.isupper() or char.isdigit() for char in tokens[0]):
+        return CleanedMention(None, label, "lowercase")
+    if label == PERSON:
+        for token in tokens:
+            if token.casefold() not in NAME_PARTICLES and not any(c.isupper() for c in token):
+                return CleanedMention(None, label, "lowercase_token")
+        name = format_initials(name)
+    return CleanedMention(name, label)
+
+
+# --- Aliases -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Alias:
+    name: str
+    label: Optional[str]  # the label every variant takes; None keeps the tagger's
+
+
+def alias_key(text: str) -> str:
+    """Case, full stops, hyphens, spacing and a leading "the" do not distinguish variants."""
+    return _LEADING_THE.sub("", " ".join(text.casefold().replace(".", "").replace("-", " ").split()))
+
+
+AliasTable = Mapping[str, Alias]
+
+# canonical name -> (label, variants). Edit here or extend through the YAML
+# file named by EntitiesConfig.aliases_path (configs/entity_aliases.yaml).
+DEFAULT_ALIASES: dict[str, tuple[Optional[str], tuple[str, ...]]] = {
+    "United States": (
+        "GPE",
+        ("US", "U.S.", "U.S.A.", "USA", "United States", "United States of America", "America"),
+    ),
+    "United Kingdom": (
+        "GPE",
+        ("UK", "U.K.", "United Kingdom", "Britain", "Great Britain"),
+    ),
+    "European Union": ("ORG", ("EU", "E.U.", "European Union")),
+    "United Nations": ("ORG", ("UN", "U.N.", "United Nations")),
+    "United Arab Emirates": ("GPE", ("UAE", "U.A.E.", "United Arab Emirates")),
+    "Russia": ("GPE", ("Russia", "Russian Federation")),
+    "China": ("GPE", ("China", "PRC", "People's Republic of China")),
+    "South Korea": ("GPE", ("South Korea", "Republic of Korea", "ROK")),
+    "North Korea": ("GPE", ("North Korea", "DPRK")),
+    "NATO": ("ORG", ("NATO", "North Atlantic Treaty Organization")),
+    "ASEAN": ("ORG", ("ASEAN", "Association of Southeast Asian Nations")),
+}
+
+
+def build_alias_table(
+    entries: Mapping[str, tuple[Optional[str], Iterable[str]]],
+) -> dict[str, Alias]:
+    table: dict[str, Alias] = {}
+    for name, (label, variants) in entries.items():
+        for variant in (name, *variants):
+            table[alias_key(variant)] = Alias(name, label)
+    return table
+
+
+class AliasFileError(ValueError):
+    """The alias file is not in the documented format."""
+
+
+def load_alias_table(path: Optional[str | Path] = None) -> dict[str, Alias]:
+    """The built-in table, extended (and overridden per name) by a YAML file.
+
+    The file maps each canonical name to `{label: GPE, variants: [...]}`;
+    `label` may be omitted or null to keep the tagger's label.
+    """
+    entries: dict[str, tuple[Optional[str], tuple[str, ...]]] = dict(DEFAULT_ALIASES)
+    if path is not None:
+        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise AliasFileError(f"{path}: expected a mapping of canonical names")
+        for name, spec in loaded.items():
+            if not isinstance(spec, dict) or set(spec) - {"label", "variants"}:
+                raise AliasFileError(f"{path}: {name!r} needs only 'label' and 'variants'")
+            variants = spec.get("variants") or []
+            if not isinstance(variants, list) or not all(isinstance(v, str) for v in variants):
+                raise AliasFileError(f"{path}: {name!r}.variants must be a list of strings")
+            entries[str(name)] = (spec.get("label"), tuple(variants))
+    return build_alias_table(entries)
+
+
+# --- Person identity -------------------------------------------------------
+
+
+def name_key(token: str) -> str:
+    """A token compared without case or full stops."""
+    return token.casefold().replace(".", "")
+
+
+def name_tokens(name: str) -> list[str]:
+    return [key for key in (name_key(token) for token in name.split(" ")) if key]
+
+
+def loose_key(name: str) -> str:
+    """Case, punctuation and spacing do not distinguish spellings."""
+    return " ".join(re.sub(r"[^\w\s]", " ", name.casefold().replace(".", "")).split())
+
+
+_MIN_FUZZY_GIVEN = 4  # shorter given names ("Jon"/"Jan") are never fuzzy-merged
+_MIN_FUZZY_LONG_GIVEN = 7  # two unknown given names this long may differ anywhere by one edit
+_MIN_FUZZY_SURNAME = 6  # shorter surnames ("Singh"/"Sing") are never fuzzy-merged
+_VOWELS = frozenset("aeiouy")
+
+
+def _given_names_compatible(a: str, b: str, a_known: bool, b_known: bool) -> bool:
+    if a == b:
+        return True
+    if len(a) == 1 or len(b) == 1:
+        return a[0] == b[0]
+    shorter, longer = sorted((a, b), key=lambda token: (len(token), token))
+    if len(shorter) < _MIN_FUZZY_GIVEN or OSA.distance(a, b) > 1:
+        return False
+    if a_known != b_known:
+        return True  # the unknown one is a slip of a real name: "Marcon"
+    if not a_known:
+        # Neither is known: only a letter lost or added at the end, or a slip
+        # in a long name; "Ivana"/"Ivanka" stay apart.
+        return longer.startswith(shorter) or len(shorter) >= _MIN_FUZZY_LONG_GIVEN
+    # Two real names one edit apart: only a short form dropping a final
+    # consonant ("Pete"/"Peter"), not "Mark"/"Mary" or "Paul"/"Paula".
+    return (
+        len(longer) == len(shorter) + 1
+        and longer.startswith(shorter)
+        and longer[-1] not in _VOWELS
+    )
+
+
+def _surnames_compatible(a: str, b: str, a_known: bool, b_known: bool) -> bool:
+    if a == b:
+        return True
+    return (
+        min(len(a), len(b)) >= _MIN_FUZZY_SURNAME
+        and not (a_known and b_known)
+        and OSA.distance(a, b) <= 1
+    )
+
+
+def surname_blocks(name: str) -> set[str]:
+    """Keys shared by any two names whose surnames `same_person` may accept.
+
+    The surname itself and, for surnames long enough to be fuzzy-matched, each
+    spelling with one letter deleted: two strings one edit (insertion,
+    deletion, substitution or adjacent transposition) apart always share one.
+    Comparing only names that share a key keeps the merge near-linear.
+    """
+    surname = name_key(name.split(" ")[-1])
+    if len(surname) < _MIN_FUZZY_SURNAME:
+        return {surname}
+    return {surname} | {surname[:i] + surname[i + 1:] for i in range(len(surname))}
+
+
+def same_person(a: str, b: str, is_known: KnownWord = no_known_words) -> bool:
+    """Whether two full PERSON names (two or more tokens) are spellings of one person.
+
+    Only the first and last tokens are compared, so a middle name or initial
+    on one side does not separate them.
+    """
+    a_tokens, b_tokens = a.split(" "), b.split(" ")
+    if len(a_tokens) < 2 or len(b_tokens) < 2:
+        return False
+    a_first, a_last = name_key(a_tokens[0]), name_key(a_tokens[-1])
+    b_first, b_last = name_key(b_tokens[0]), name_key(b_tokens[-1])
+    if not (a_first and a_last and b_first and b_last):
+        return False
+    return _surnames_compatible(
+        a_last, b_last, is_known(a_tokens[-1]), is_known(b_tokens[-1])
+    ) and _given_names_compatible(
+        a_first, b_first, is_known(a_tokens[0]), is_known(b_tokens[0])
+    )
+
+
+# --- Within one article ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleEntities:
+    """The normalised entities of one article and the mentions dropped as junk."""
+
+    entities: tuple[Entity, ...]
+    dropped: Counter  # reason -> count
+
+
+def _suffix_of(short_tokens: list[str], full_tokens: list[str]) -> bool:
+    return len(short_tokens) < len(full_tokens) and full_tokens[-len(short_tokens):] == short_tokens
+
+
+def _resolve_partial(
+    name: str,
+    full_names: Mapping[str, int],
+    is_known: KnownWord,
+) -> Optional[str]:
+    """The one full PERSON name this partial mention stands for, if unambiguous."""
+    tokens = name_tokens(name)
+    if not tokens:
+        return None
+    candidates = sorted(
+        (full for full in full_names if _suffix_of(tokens, name_tokens(full))),
+        key=lambda full: (-full_names[full], full),
+    )
+    if not candidates:
+        return None
+    chosen = candidates[0]
+    if all(same_person(chosen, other, is_known) for other in candidates[1:]):
+        return chosen
+    return None
+
+
+def normalise_article(
+    mentions: Sequence[RawMention],
+    aliases: AliasTable,
+    is_known: KnownWord = no_known_words,
+) -> ArticleEntities:
+    """Clean, filter, alias and resolve one article's mentions (module rules 1-7)."""
+    dropped: Counter = Counter()
+    cleaned: list[tuple[str, str, str, bool]] = []  # (text, label, name, aliased)
+    for mention in mentions:
+        result = clean_mention(mention.text, mention.label)
+        if result.name is None:
+            dropped[result.dropped_because] += 1
+            continue
+        alias = aliases.get(alias_key(result.name))
+        if alias is not None:
+            cleaned.append((mention.text, alias.label or result.label, alias.name, True))
+        else:
+            cleaned.append((mention.text, result.label, result.name, False))
+
+    full_person_names: Counter = Counter(
+        name
+        for _, label, name, aliased in cleaned
+        if label == PERSON and not aliased and len(name.split(" ")) >= 2
+    )
+    entities: list[Entity] = []
+    seen: set[Entity] = set()
+    for text, label, name, aliased in cleaned:
+        if not aliased:
+            full = _resolve_partial(name, full_person_names, is_known)
+            if full is not None:
+                label, name = PERSON, full
+        entity = Entity(text=_collapse_whitespace(text), label=label, norm=name)
+        if entity not in seen:
+            seen.add(entity)
+            entities.append(entity)
+    return ArticleEntities(tuple(entities), dropped)
+
+
+# --- Across the articles of a window --------------------------------------------
+
+
+class NameObservation(NamedTuple):
+    """One (label, norm) seen in one article, with which of its tokens are known words."""
+
+    label: str
+    norm: str
+    known: tuple[bool, ...]  # one flag per space-separated token of norm
+
+
+def observe_names(entities: Iterable[Entity], is_known: KnownWord) -> list[NameObservation]:
+    """Each distinct (label, norm) of one article, once."""
+    distinct = sorted({(entity.label, entity.norm) for entity in entities})
+    return [
+        NameObservation(label, norm, tuple(is_known(token) for token in norm.split(" ")))
+        for label, norm in distinct
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class NameStats:
+    articles: int  # in how many articles of the window the name occurs
+    known: tuple[bool, ...]
+
+    @property
+    def known_share(self) -> float:
+        return sum(self.known) / len(self.known) if self.known else 0.0
+
+
+NameKey = tuple[str, str]  # (label, norm)
+MergeMap = dict[NameKey, NameKey]
+
+
+def add_observation(stats: dict[NameKey, NameStats], observation: NameObservation) -> None:
+    """Count one article's observation of a name into `stats` (in place)."""
+    key = (observation.label, observation.norm)
+    seen = stats.get(key)
+    stats[key] = NameStats((seen.articles if seen else 0) + 1, observation.known)
+
+
+def merge_name_stats(into: dict[NameKey, NameStats], other: Mapping[NameKey, NameStats]) -> None:
+    """Add the counts of `other` to `into` (in place)."""
+    for key, name_stats in other.items():
+        seen = into.get(key)
+        into[key] = NameStats((seen.articles if seen else 0) + name_stats.articles, name_stats.known)
+
+
+def count_observations(observations: Iterable[NameObservation]) -> dict[NameKey, NameStats]:
+    stats: dict[NameKey, NameStats] = {}
+    for observation in observations:
+        add_observation(stats, observation)
+    return stats
+
+
+def _preference(name: str, stats: NameStats) -> tuple:
+    return (-stats.known_share, -stats.articles, name)
+
+
+def build_merge_map(stats: Mapping[NameKey, NameStats]) -> MergeMap:
+    """(label, norm) -> (label, norm) for every name that merges into another.
+
+    Names absent from the map keep their own (label, norm). Rules 1-4 of the
+    "Across the articles" section of the module docstring.
+    """
+    mapping: MergeMap = {}
+
+    # 1. spellings differing only in case, punctuation or spacing
+    by_loose_key: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for label, norm in stats:
+        by_loose_key[(label, loose_key(norm))].append(norm)
+    representatives: dict[NameKey, NameStats] = {}
+    for (label, _), norms in by_loose_key.items():
+        norms.sort(key=lambda norm: _preference(norm, stats[(label, norm)]))
+        chosen = norms[0]
+        total = sum(stats[(label, norm)].articles for norm in norms)
+        representatives[(label, chosen)] = NameStats(total, stats[(label, chosen)].known)
+        for norm in norms[1:]:
+            mapping[(label, norm)] = (label, chosen)
+
+    # 2. PERSON spellings of one person
+    known_tokens: dict[str, bool] = {}
+    for (_, norm), name_stats in representatives.items():
+        for token, known in zip(norm.split(" "), name_stats.known):
+            known_tokens[token] = known_tokens.get(token, False) or known
+
+    def is_known(token: str) -> bool:
+        return known_tokens.get(token, False)
+
+    full_names = sorted(
+        (
+            norm
+            for label, norm in representatives
+            if label == PERSON and len(norm.split(" ")) >= 2
+        ),
+        key=lambda norm: _preference(norm, representatives[(PERSON, norm)]),
+    )
+    people: list[str] = []
+    people_by_block: dict[str, list[str]] = defaultdict(list)
+    for name in full_names:
+        blocks = surname_blocks(name)
+        candidates = {person for block in blocks for person in people_by_block[block]}
+        matches = sorted(person for person in candidates if same_person(name, person, is_known))
+        if len(matches) == 1:
+            mapping[(PERSON, name)] = (PERSON, matches[0])
+        else:
+            people.append(name)
+            for block in blocks:
+                people_by_block[block].append(name)
+
+    # 3. bare surnames: PERSON always, ORG by the window's vote
+    people_by_surname: dict[str, set[str]] = defaultdict(set)
+    for person in people:
+        people_by_surname[name_key(person.split(" ")[-1])].add(person)
+    surname_articles: Counter = Counter()
+    for (label, norm), name_stats in representatives.items():
+        if label == PERSON:
+            surname_articles[name_key(norm.split(" ")[-1])] += name_stats.articles
+    for (label, norm), name_stats in representatives.items():
+        if label not in (PERSON, "ORG") or len(norm.split(" ")) != 1:
+            continue
+        surname = name_key(norm)
+        candidates = people_by_surname.get(surname, set())
+        if len(candidates) != 1:
+            continue
+        if label == "ORG" and surname_articles[surname] < name_stats.articles:
+            continue
+        mapping[(label, norm)] = (PERSON, next(iter(candidates)))
+
+    # Point every variant at its final name. No cycles: each rule maps only
+    # names that no earlier rule chose as a target.
+    for key, target in list(mapping.items()):
+        while target in mapping:
+            target = mapping[target]
+        mapping[key] = target
+    return mapping
+
+
+def apply_merge_map(entities: Iterable[Entity], mapping: Mapping[NameKey, NameKey]) -> tuple[Entity, ...]:
+    """Rename an article's entities by the window's map; distinct mentions kept once, in order."""
+    out: list[Entity] = []
+    seen: set[Entity] = set()
+    for entity in entities:
+        label, norm = mapping.get((entity.label, entity.norm), (entity.label, entity.norm))
+        renamed = Entity(text=entity.text, label=label, norm=norm)
+        if renamed not in seen:
+            seen.add(renamed)
+            out.append(renamed)
+    return tuple(out)
+
+
+# --- The text the tagger sees ------------------------------------------------
+
+_EMPHASIS = re.compile(r"(?:\*{1,3}|_{2,3})(?=\S)|(?<=\S)(?:\*{1,3}|_{2,3})")
+
+
+def tagging_view(text: str, max_chars: Optional[int]) -> tuple[str, bool]:
+    """The text handed to the tagger, and whether it was cut.
+
+    Markdown emphasis marks are removed (CleanArticles removes them too, but an
+    article may reach this stage by another route, and the small model misses
+    names wrapped in them: "**Piyush Goyal**" on seed 003).
+
+    Length cap: a text longer than `max_chars` is cut to its first
+    `max_chars` characters, moved back to the last paragraph break in the
+    second half of that prefix, else the last line break, sentence end or
+    space there, else cut hard. Entities are those of the kept part; the
+    article itself is not shortened. `None` means no cap.
+    """
+    view = _EMPHASIS.sub("", text)
+    if max_chars is None or len(view) <= max_chars:
+        return view, False
+    prefix = view[:max_chars]
+    floor = max_chars // 2
+    for boundary in ("\n\n", "\n", ". ", " "):
+        position = prefix.rfind(boundary)
+        if position >= floor:
+            return prefix[: position + (1 if boundary == ". " else 0)], True
+    return prefix, True
