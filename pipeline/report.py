@@ -109,51 +109,33 @@ def collect(output_dir: str) -> dict[str, Any]:
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
 
     events = records(connection.sql(f"select * from events limit {MAX_EVENTS}"))
-    story_rows = records(connection.sql(
-        """
-        with groups as (
-            select dup_group_id from articles group by dup_group_id having count(*) > 1
-        ),
-        ranked as (
-            select a.*, row_number() over (
-                partition by a.dup_group_id
-                order by a.published_at asc nulls last, a.article_id) as position
-            from articles a join groups using (dup_group_id)
-        ),
-        canonical as (
-            select dup_group_id, article_id as canonical_article, title as canonical_title,
-                   outlet as canonical_outlet, published_at as canonical_published, wire_agency
-            from ranked where position = 1
+    story_rows = records(
+        connection.sql(
+            "select copy_group, canonical_title, canonical_outlet, canonical_published_at, agency, "
+            "outlet, title, published_at, is_canonical, lag_seconds from wire_copies "
+            "order by copy_group, carried_order"
         )
-        select r.dup_group_id, c.canonical_title, c.canonical_outlet, c.canonical_published,
-               c.wire_agency, r.outlet, r.title, r.published_at,
-               r.article_id = c.canonical_article as is_canonical,
-               epoch(r.published_at) - epoch(c.canonical_published) as lag_seconds
-        from ranked r join canonical c using (dup_group_id)
-        order by r.dup_group_id, r.position
-        """
-    ))
+    )
     stories: dict[str, dict[str, Any]] = {}
     for row in story_rows:
         story = stories.setdefault(
-            row["dup_group_id"],
+            row["copy_group"],
             {
-                "dup_group_id": row["dup_group_id"],
+                "dup_group_id": row["copy_group"],
                 "title": row["canonical_title"],
                 "outlet": row["canonical_outlet"],
-                "published": row["canonical_published"],
-                "agency": row["wire_agency"],
+                "published": row["canonical_published_at"],
+                "agency": row["agency"],
                 "copies": [],
             },
         )
-        lag = row["lag_seconds"]
         story["copies"].append(
             {
                 "outlet": row["outlet"],
                 "title": row["title"],
                 "published": row["published_at"],
                 "is_canonical": bool(row["is_canonical"]),
-                "lag_seconds": None if lag is None or lag != lag else int(lag),
+                "lag_seconds": row["lag_seconds"],
             }
         )
     ordered_stories = sorted(stories.values(), key=lambda s: (-len(s["copies"]), s["dup_group_id"]))
