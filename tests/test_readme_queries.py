@@ -22,7 +22,7 @@ def test_readme_query_runs_on_golden_output(query, golden_output):
     assert bound != query, "README queries read from 'out/...'"
     relation = duckdb.sql(bound)
     rows = relation.fetchall()
-    if "_dead_letters" in query:
+    if "'out/_dead_letters" in query:
         assert rows == []  # the golden input has no bad records
     else:
         assert rows, f"no rows from:\n{query}"

@@ -68,12 +68,12 @@ def test_events_view_spans_counts_and_names(db, rows):
 
 
 def test_event_entities_has_every_mention(db, rows):
-    (count,) = db.sql("select count(*) from event_entities").fetchone()
+    (count,) = db.sql("select count(*) from event_entities").fetchall()[0]
     assert count == sum(len(r["entities"]) for r in rows)
 
 
 def test_dead_letters_view_reads_the_empty_table(db):
-    assert db.sql("select count(*) from dead_letters").fetchone() == (0,)
+    assert db.sql("select count(*) from dead_letters").fetchall()[0] == (0,)
 
 
 def test_newsbeam_sql_answers_who_carried_it(golden_output):
