@@ -28,13 +28,10 @@ from transforms.write_parquet import WriteParquet
 
 @dataclasses.dataclass(frozen=True)
 class Sources:
-    """What a run reads: file-dump globs and feed URLs/specs."""
+    """What a run reads: file-dump globs and feed URLs given on the command line."""
 
     inputs: tuple[str, ...] = ()
-    feeds: tuple = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.inputs or self.feeds)
+    feeds: tuple[str, ...] = ()
 
 
 def build_pipeline(
@@ -54,7 +51,8 @@ def build_pipeline(
         )
         read_articles.append(articles)
         read_dead.append(dead)
-    if sources.feeds:
+    if sources.feeds or config.feeds.sources:
+        # ReadFeeds reads the --feed URLs and the feeds listed in the config.
         articles, dead = pipeline | "ReadFeeds" >> ReadFeeds(
             list(sources.feeds), config.feeds, ingested_at=ingested_at, streaming=streaming
         )
