@@ -86,7 +86,7 @@ def _fmt_time(value) -> str:
     if value is None:
         return "date unknown"
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
     return str(value)
 
 
@@ -185,6 +185,7 @@ TEMPLATE = jinja2.Template(
  pre{white-space:pre-wrap;word-break:break-word;padding:6px;margin:4px 0;max-height:8em;overflow:auto}
  .chart svg{max-width:100%;height:auto}
  .tag{display:inline-block;background:#ddf4ff;border-radius:10px;padding:1px 8px;margin:1px;font-size:12px}
+ .span{white-space:nowrap;font-size:12px}
 </style></head>
 <body>
 <header><h1>newsbeam report</h1>
@@ -199,6 +200,7 @@ TEMPLATE = jinja2.Template(
  <div class="card"><b id="copy-count">{{ totals.copies }}</b><span>syndicated copies</span></div>
  <div class="card"><b>{{ totals.outlets }}</b><span>outlets</span></div>
 </div>
+<p class="muted">Times are UTC.</p>
 <p>Nothing lost: {% if manifest.get('conserved') %}<span class="ok">yes</span> — every record read is an article or a dead letter
 ({{ manifest.records_read }} = {{ manifest.rows_written }} + {{ manifest.dead_letters }}).{% else %}<span class="bad">NO</span> — records read do not add up; see the run log.{% endif %}</p>
 </section>
@@ -209,8 +211,8 @@ TEMPLATE = jinja2.Template(
 {% for e in events %}<tr class="event-row">
 <td><b>{{ e.first_title or '(untitled)' }}</b><br><span class="muted">{{ e.event_id }}</span></td>
 <td class="event-articles">{{ e.articles }}</td>
-<td>{{ fmt_time(e.first_published) }}<br>→ {{ fmt_time(e.last_published) }}</td>
-<td>{% for o in (e.outlets or []) %}<span class="tag">{{ o }}</span>{% endfor %}</td>
+<td class="span">{{ fmt_time(e.first_published) }}<br>→ {{ fmt_time(e.last_published) }}</td>
+<td>{% for o in (e.outlets or [])[:8] %}<span class="tag">{{ o }}</span>{% endfor %}{% if (e.outlets or []) | length > 8 %} <span class="muted">+{{ (e.outlets | length) - 8 }} more</span>{% endif %}</td>
 <td>{% for n in (e.top_people or []) %}<span class="tag">{{ n }}</span>{% endfor %}</td>
 <td>{% for n in (e.top_organisations or []) %}<span class="tag">{{ n }}</span>{% endfor %}</td>
 <td>{% for n in (e.top_places or []) %}<span class="tag">{{ n }}</span>{% endfor %}</td>

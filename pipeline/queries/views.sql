@@ -33,17 +33,22 @@ WITH per_event AS (
     GROUP BY event_id
 ),
 entity_rank AS (
-    SELECT event_id, label, norm, count(DISTINCT article_id) AS articles_mentioning,
-           row_number() OVER (PARTITION BY event_id, label
+    SELECT event_id, kind, norm, count(DISTINCT article_id) AS articles_mentioning,
+           row_number() OVER (PARTITION BY event_id, kind
                               ORDER BY count(DISTINCT article_id) DESC, norm) AS rank
-    FROM event_entities
-    GROUP BY event_id, label, norm
+    FROM (
+        SELECT event_id, article_id, norm,
+               CASE label WHEN 'PERSON' THEN 'people' WHEN 'ORG' THEN 'organisations' ELSE 'places' END AS kind
+        FROM event_entities
+        WHERE label IN ('PERSON', 'ORG', 'GPE', 'LOC')
+    )
+    GROUP BY event_id, kind, norm
 ),
 top_entities AS (
     SELECT event_id,
-           list(norm ORDER BY rank) FILTER (WHERE label = 'PERSON') AS top_people,
-           list(norm ORDER BY rank) FILTER (WHERE label = 'ORG') AS top_organisations,
-           list(norm ORDER BY rank) FILTER (WHERE label IN ('GPE', 'LOC')) AS top_places
+           list(norm ORDER BY rank) FILTER (WHERE kind = 'people') AS top_people,
+           list(norm ORDER BY rank) FILTER (WHERE kind = 'organisations') AS top_organisations,
+           list(norm ORDER BY rank) FILTER (WHERE kind = 'places') AS top_places
     FROM entity_rank
     WHERE rank <= 5
     GROUP BY event_id
