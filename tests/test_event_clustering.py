@@ -1,0 +1,186 @@
+"""The pure event-clustering rule: features, order, the online assignment, expiry, copies."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+
+import pytest
+
+from tests.conftest import SHARED, require_shared
+from transforms import event_clustering as clustering
+from transforms.event_clustering import ClusteringParams, OnlineEventClusterer, article_features, features_of
+from transforms.schema import UTC, Article, Entity
+
+FRIDAY = dt.datetime(2025, 10, 31, 9, tzinfo=UTC)
+ECBPLUS = SHARED / "data" / "ecbplus_events" / "ecbplus_events.dev.jsonl.gz"
+PARAMS = ClusteringParams()
+
+
+def make_article(article_id, text, published_at=None, title=None, **fields) -> Article:
+    return Article(
+        article_id=article_id,
+        url=None,
+        outlet=None,
+        title=title,
+        text=text,
+        published_at=published_at,
+        language="en",
+        source_kind="text",
+        source_ref=f"test:{article_id}",
+        ingested_at=FRIDAY,
+        **fields,
+    )
+
+
+@pytest.fixture(scope="module")
+def ecbplus_by_event() -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    with gzip.open(require_shared(ECBPLUS), "rt", encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            grouped.setdefault(record["event_id"], []).append(record)
+    return grouped
+
+
+def ecb_article(record: dict, published_at=None) -> Article:
+    return make_article(record["doc_id"], record["text"], published_at, title=record.get("title"))
+
+
+# ---------------------------------------------------------------- features
+
+
+def test_names_skip_sentence_starts_and_title_case_lines():
+    features = article_features(
+        "Defence Chiefs Sign Ten Year Framework",
+        "Officials met in Kuala Lumpur. Ministers said Rajnath Singh signed.",
+        "en",
+        (),
+        PARAMS,
+    )
+    assert {"kuala", "lumpur", "rajnath", "singh"} <= features.names.keys()
+    # "Officials" and "Ministers" start sentences; the Title Case headline says nothing about names.
+    assert not {"officials", "ministers", "defence", "chiefs", "framework"} & features.names.keys()
+    assert {"defence", "framework", "signed"} <= features.terms.keys()
+
+
+def test_function_words_are_dropped_by_frequency_in_any_language():
+    english = article_features(None, "The minister and the army of the country", "en", (), PARAMS)
+    assert "the" not in english.terms and "and" not in english.terms and "minister" in english.terms
+    french = article_features(None, "Le ministre et les armées du pays", "fr", (), PARAMS)
+    assert "le" not in french.terms and "les" not in french.terms and "ministre" in french.terms
+
+
+def test_rarer_words_weigh_more_and_vectors_are_normalised():
+    features = article_features(None, "Hegseth said the framework was signed", "en", (), PARAMS)
+    assert features.terms["hegseth"] > features.terms["framework"] > features.terms["signed"]
+    assert sum(v * v for v in features.terms.values()) == pytest.approx(1.0)
+
+
+def test_entity_norms_join_the_name_vector_and_the_latest_year_is_found():
+    article = make_article(
+        "a", "In 2019 and again in 2025 the ministers met.", entities=(Entity("Singh", "PERSON", "Rajnath Singh"),)
+    )
+    features = features_of(article, PARAMS)
+    assert "entity:rajnath singh" in features.names
+    assert features.latest_year == 2025
+
+
+def test_event_ids_come_from_the_founding_article():
+    assert clustering.event_id_for("abc") == clustering.event_id_for("abc")
+    assert clustering.event_id_for("abc") != clustering.event_id_for("abd")
+    assert clustering.event_id_for("abc").startswith("ev-")
+
+
+def test_order_puts_dated_first_by_time_then_copies_after_originals_then_undated():
+    original = make_article("b", "x", FRIDAY)
+    copy = make_article("a", "x", FRIDAY, canonical_id="b", is_canonical=False)
+    earlier = make_article("z", "x", FRIDAY - dt.timedelta(hours=1))
+    undated = make_article("0", "x")
+    ordered = sorted([undated, copy, original, earlier], key=clustering.order_key)
+    assert [a.article_id for a in ordered] == ["z", "b", "a", "0"]
+
+
+# ---------------------------------------------------------------- the online rule
+
+
+def test_the_seeds_form_one_event(seed_texts):
+    articles = [make_article(name, text, FRIDAY) for name, text in seed_texts.items()]
+    assigned = clustering.cluster_in_order(articles, PARAMS)
+    assert len({event_id for _, event_id in assigned}) == 1
+
+
+def test_unrelated_articles_found_their_own_events(seed_texts, ecbplus_by_event):
+    seeds = [make_article(name, text, FRIDAY) for name, text in seed_texts.items()]
+    others = [ecb_article(ecbplus_by_event[event][0], FRIDAY) for event in ("t1_ecbplus", "t3_ecb", "t20_ecbplus")]
+    assigned = dict((a.article_id, e) for a, e in clustering.cluster_in_order(seeds + others, PARAMS))
+    seed_events = {assigned[a.article_id] for a in seeds}
+    assert len(seed_events) == 1
+    other_events = [assigned[a.article_id] for a in others]
+    assert len(set(other_events)) == 3 and not seed_events & set(other_events)
+
+
+def test_two_events_of_one_kind_are_kept_apart(ecbplus_by_event):
+    # ECB+ topic 1: Tara Reid enters rehab (2008) and Lindsay Lohan enters rehab (2013).
+    reid = [ecb_article(r) for r in ecbplus_by_event["t1_ecb"][:6]]
+    lohan = [ecb_article(r) for r in ecbplus_by_event["t1_ecbplus"][:6]]
+    assigned = dict((a.article_id, e) for a, e in clustering.cluster_in_order(reid + lohan, PARAMS))
+    reid_events = {assigned[a.article_id] for a in reid}
+    lohan_events = {assigned[a.article_id] for a in lohan}
+    assert not reid_events & lohan_events
+
+
+def test_a_quiet_event_closes_and_its_state_goes(seed_texts):
+    text = next(iter(seed_texts.values()))
+    clusterer = OnlineEventClusterer(PARAMS)
+    first = clusterer.assign(make_article("a", text, FRIDAY), features_of(make_article("a", text), PARAMS))
+    same_day = clusterer.assign(
+        make_article("b", text, FRIDAY + dt.timedelta(hours=2)), features_of(make_article("b", text), PARAMS)
+    )
+    assert same_day == first
+    much_later = FRIDAY + dt.timedelta(hours=2 + PARAMS.quiet_period_hours + 1)
+    reopened = clusterer.assign(make_article("c", text, much_later), features_of(make_article("c", text), PARAMS))
+    assert reopened == clustering.event_id_for("c") != first
+    assert clusterer.live_events == 1
+
+
+def test_a_copy_joins_its_canonical_copys_event_whatever_its_text(seed_texts, ecbplus_by_event):
+    seed = make_article("seed", next(iter(seed_texts.values())), FRIDAY)
+    unrelated_text = ecbplus_by_event["t3_ecb"][0]["text"]
+    copy = make_article(
+        "copy", unrelated_text, FRIDAY + dt.timedelta(hours=1), canonical_id="seed", is_canonical=False
+    )
+    orphan = make_article(
+        "orphan", unrelated_text, FRIDAY + dt.timedelta(hours=1), canonical_id="never-seen", is_canonical=False
+    )
+    assigned = dict((a.article_id, e) for a, e in clustering.cluster_in_order([copy, seed, orphan], PARAMS))
+    assert assigned["copy"] == assigned["seed"]
+    assert assigned["orphan"] == clustering.event_id_for("orphan")
+
+
+def test_far_apart_years_separate_otherwise_identical_texts():
+    strict = ClusteringParams(year_weight=5.0)
+    old = make_article("old", "Earthquake of magnitude 6 strikes Qeshm island in 2005, officials said.")
+    new = make_article("new", "Earthquake of magnitude 6 strikes Qeshm island in 2013, officials said.")
+    assert len({e for _, e in clustering.cluster_in_order([old, new], strict)}) == 2
+    assert len({e for _, e in clustering.cluster_in_order([old, new], PARAMS)}) == 1
+
+
+def test_event_vectors_stay_within_their_term_limit(ecbplus_by_event):
+    small = ClusteringParams(max_event_terms=20, similarity_threshold=0.0)
+    articles = [ecb_article(r) for r in ecbplus_by_event["t1_ecbplus"]]
+    clusterer = OnlineEventClusterer(small)
+    for article in articles:
+        clusterer.assign(article, features_of(article, small))
+    (event,) = clusterer._events.values()
+    assert len(event.terms) <= 2 * small.max_event_terms
+    posted = {term for term, holders in clusterer._term_postings.items() if event.event_id in holders}
+    assert posted == set(event.terms)
+
+
+def test_the_same_input_gives_the_same_ids_in_any_arrival_order(ecbplus_by_event):
+    articles = [ecb_article(r) for event in ("t1_ecb", "t1_ecbplus", "t20_ecb") for r in ecbplus_by_event[event]]
+    forward = dict((a.article_id, e) for a, e in clustering.cluster_in_order(articles, PARAMS))
+    backward = dict((a.article_id, e) for a, e in clustering.cluster_in_order(articles[::-1], PARAMS))
+    assert forward == backward
