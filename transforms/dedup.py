@@ -55,7 +55,7 @@ any windows the input has):
    none. Stored values never change, so a copy that arrives before an
    earlier-published one keeps its id. `canonical_id`, `is_canonical` and
    `lag_seconds` are as known on arrival. The view `wire_copies`
-   (`pipeline/queries/wire_copies.sql`) resolves the final answer: it follows
+   (`wire_copies` in `pipeline/queries/views.sql`) resolves the final answer: it follows
    `dup_group_id` to the article it names (a group decision cannot flow back
    upstream in a Beam graph, so a copy that matched only a later member of a
    group names that member), then picks the canonical copy by earliest

@@ -1,8 +1,8 @@
 """DuckDB over a newsbeam output directory, with the project's views defined.
 
-`views.sql` defines `articles`, `dead_letters`, `events` and `event_entities`;
-every other `*.sql` file in this folder (e.g. `wire_copies.sql`) is read after
-it, in name order, and may build on those views.
+`views.sql`, one file, defines `articles`, `dead_letters`, `event_entities`,
+`events`, `copy_groups`, `wire_copies` and the table macro `who_carried(word)`
+over the directory named by the DuckDB variable `newsbeam_output`.
 """
 
 from __future__ import annotations
@@ -12,18 +12,11 @@ import sys
 
 import duckdb
 
-BASE_VIEWS = "views.sql"
-
-
-def view_files() -> list[str]:
-    folder = importlib.resources.files(__name__)
-    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql") and p.name != BASE_VIEWS)
-    return [BASE_VIEWS, *names]
+VIEWS_FILE = "views.sql"
 
 
 def view_sql() -> str:
-    folder = importlib.resources.files(__name__)
-    return "\n".join((folder / name).read_text(encoding="utf-8") for name in view_files())
+    return (importlib.resources.files(__name__) / VIEWS_FILE).read_text(encoding="utf-8")
 
 
 def connect(output_dir: str, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
