@@ -207,7 +207,7 @@ def run_transform(
     with tempfile.TemporaryDirectory(prefix="newsbeam-eval-dedup-") as workdir:
         rows_prefix = str(pathlib.Path(workdir) / "rows")
         dead_prefix = str(pathlib.Path(workdir) / "dead")
-        options = PipelineOptions(runner=runner)
+        options = PipelineOptions([], runner=runner)
         with beam.Pipeline(options=options) as pipeline:
             rows, dead_letters = (
                 pipeline

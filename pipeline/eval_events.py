@@ -286,7 +286,7 @@ def run_transform(
         rows_prefix = str(pathlib.Path(workdir) / "rows")
         dead_prefix = str(pathlib.Path(workdir) / "dead")
         started = time.monotonic()
-        with beam.Pipeline(options=PipelineOptions(runner=runner)) as pipeline:
+        with beam.Pipeline(options=PipelineOptions([], runner=runner)) as pipeline:
             articles_in = pipeline | "Articles" >> beam.Create(list(articles)).with_output_types(Article)
             dead_parts = []
             if entities:
