@@ -19,6 +19,7 @@ import argparse
 import datetime as dt
 import importlib.resources
 import logging
+import signal
 import sys
 import time
 import uuid
@@ -224,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"usage: newsbeam {{{names}}} ...\n\n{__doc__}", file=sys.stderr)
         return 0 if argv and argv[0] in {"-h", "--help"} else 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # `newsbeam sql out -c ... | head` should end quietly, as other commands do.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     return COMMANDS[argv[0]](argv[1:])
 
 
