@@ -76,7 +76,7 @@ def run_command(argv: Sequence[str]) -> int:
     from pipeline.counts import check_output, format_counts
     from pipeline.graph import Sources, build_pipeline
     from pipeline.progress import ProgressLine
-    from pipeline.runners import resolve_runner
+    from pipeline.runners import STREAMING_LOCAL_RUNNER, resolve_runner
     from transforms.write_parquet import cleanup_staging, read_manifest
 
     try:
@@ -98,6 +98,18 @@ def run_command(argv: Sequence[str]) -> int:
     standard = options.view_as(StandardOptions)
     streaming = bool(standard.streaming)
     standard.runner = resolve_runner(standard.runner, streaming)
+
+    if streaming and standard.runner == STREAMING_LOCAL_RUNNER:
+        # Beam 2.77's in-process runners cannot run an unbounded source: the
+        # BundleBasedDirectRunner fails on PeriodicImpulse (a splittable DoFn)
+        # and the FnApiRunner runs stage by stage, publishing only at the end.
+        print(
+            "newsbeam: --streaming needs a streaming runner (--runner DataflowRunner, or a portable "
+            "Flink runner); Beam's in-process runners cannot poll forever. Run without --streaming "
+            "to poll each feed once.",
+            file=sys.stderr,
+        )
+        return 2
 
     run_id = uuid.uuid4().hex[:12]
     ingested_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)

@@ -140,3 +140,19 @@ def _content_without_ingest_time(output: pathlib.Path) -> dict[str, list]:
         table = pq.read_table(path).drop_columns(["ingested_at"])
         content[str(path.relative_to(output))] = table.to_pylist()
     return content
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--input", "/nonexistent/*.txt"), "matched no files"),
+        (("--feed", "ftp://example.org/feed.xml"), "only http and https"),
+        (("--streaming",), "needs a streaming runner"),
+        (("--config", "/nonexistent.yaml"), "cannot read configuration"),
+    ],
+)
+def test_unusable_runs_fail_with_a_clear_message(args, message, tmp_path):
+    result = run_newsbeam(*args, "--output", str(tmp_path / "out"), check=False)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not (tmp_path / "out").exists()
