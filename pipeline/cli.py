@@ -48,6 +48,10 @@ def _run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", default=DEFAULT_OUTPUT, metavar="DIR", help="output directory (default: ./out)")
     parser.add_argument("--config", metavar="FILE", help="YAML configuration (default: built-in defaults)")
     parser.add_argument(
+        "--max-rounds", type=int, metavar="N",
+        help="--streaming on the local runner: stop after N rounds (default: run until Ctrl-C)",
+    )
+    parser.add_argument(
         "--allow-private-network", action="store_true",
         help="let feeds and links resolve to loopback/private addresses (local servers, tests)",
     )
@@ -90,7 +94,6 @@ def run_command(argv: Sequence[str]) -> int:
     inputs = list(args.input)
     if not inputs and not args.feed and not config.feeds.sources:
         inputs = [sample_glob()]
-    input_files = _count_input_files(inputs)
     feeds = tuple(args.feed)
     feed_count = len(set(feeds) | {spec.url for spec in config.feeds.sources})
 
@@ -99,18 +102,26 @@ def run_command(argv: Sequence[str]) -> int:
     streaming = bool(standard.streaming)
     standard.runner = resolve_runner(standard.runner, streaming)
 
-    if streaming and standard.runner == STREAMING_LOCAL_RUNNER:
-        # Beam 2.77's in-process runners cannot run an unbounded source: the
-        # BundleBasedDirectRunner fails on PeriodicImpulse (a splittable DoFn)
-        # and the FnApiRunner runs stage by stage, publishing only at the end.
-        print(
-            "newsbeam: --streaming needs a streaming runner (--runner DataflowRunner, or a portable "
-            "Flink runner); Beam's in-process runners cannot poll forever. Run without --streaming "
-            "to poll each feed once.",
-            file=sys.stderr,
-        )
+    if args.max_rounds is not None and not (streaming and standard.runner == STREAMING_LOCAL_RUNNER):
+        print("newsbeam: --max-rounds is for --streaming on the local runner", file=sys.stderr)
         return 2
+    if streaming and standard.runner == STREAMING_LOCAL_RUNNER:
+        # Beam 2.77's in-process runners cannot run an unbounded source (the
+        # BundleBasedDirectRunner fails on PeriodicImpulse, the FnApiRunner runs
+        # stage by stage): stream in bounded rounds instead (pipeline/rounds.py).
+        from pipeline.rounds import plan_rounds, run_rounds
+        from pipeline.runners import BATCH_LOCAL_RUNNER
 
+        standard.streaming = False
+        standard.runner = BATCH_LOCAL_RUNNER
+        watched = list(args.input)  # no sample in streaming: watch what was asked for
+        plan = plan_rounds(config, feeds, bool(watched), args.max_rounds)
+        if not watched and not (feeds or config.feeds.sources):
+            print("newsbeam: --streaming needs --input folders to watch or feeds to poll", file=sys.stderr)
+            return 2
+        return run_rounds(args.output, options, config, watched, feeds, plan, f"{BATCH_LOCAL_RUNNER} rounds")
+
+    input_files = _count_input_files(inputs)
     run_id = uuid.uuid4().hex[:12]
     ingested_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     started = time.monotonic()

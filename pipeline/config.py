@@ -21,6 +21,7 @@ from transforms.entities import EntitiesConfig
 from transforms.events import EventsConfig
 from transforms.read_feeds import FeedsConfig
 from transforms.read_files import ReadConfig
+from transforms.watch_folders import WatchConfig
 from transforms.write_parquet import OutputConfig
 
 
@@ -33,6 +34,7 @@ class NewsbeamConfig(BaseModel):
 
     read: ReadConfig = Field(default_factory=ReadConfig)
     feeds: FeedsConfig = Field(default_factory=FeedsConfig)
+    watch: WatchConfig = Field(default_factory=WatchConfig)
     clean: CleanConfig = Field(default_factory=CleanConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     entities: EntitiesConfig = Field(default_factory=EntitiesConfig)

@@ -8,12 +8,18 @@ in its ParDo translation that newsbeam's graph runs into:
    dead-letter branch receives its articles too, and vice versa;
 2. all bundles of a ParDo append to one shared receiver list, so when a bag is
    computed more than once (it has several consumers) values repeat;
-3. values emitted in `finish_bundle` are dropped (outputs are collected first).
+3. values emitted in `finish_bundle` are dropped (outputs are collected first);
+4. a side input is read inside each task by computing its bag again
+   (`list(bag)` in `DaskBagWindowedIterator`): the whole upstream graph runs
+   once more per side input and partition (a graph ending in a step with side
+   inputs over every stage ran NER five times over).
 
 This subclass fixes only those: a consumer of the main output gets the
 untagged values, a consumer of output `X` gets the values tagged `X` (as main
 inputs and as side inputs), each bundle has its own receivers, and
-finish_bundle output is kept. Everything else — Dask bags, the
+finish_bundle output is kept, and each side input's bag becomes one Dask
+item of the same graph, computed once and broadcast to the partitions that
+read it. Everything else — Dask bags, the
 `dask.distributed` client, `--dask_client_address` and the other DaskOptions —
 is Beam's own runner, unchanged. `newsbeam run --runner DaskRunner` uses it.
 
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import uuid
 
 import apache_beam
 from apache_beam import pvalue
@@ -44,7 +51,7 @@ from apache_beam.runners.dask.transform_evaluator import (
 from apache_beam.transforms.sideinputs import SideInputMap
 
 
-def _apply_dofn_to_bundle(items, signature, window_fn, invoker_kwargs):
+def _apply_dofn_to_bundle(items, signature, window_fn, invoker_kwargs, side_specs=(), *side_values):
     """Run a DoFn over one Dask partition; tagged values keep their tag.
 
     Two differences from Beam's `apply_dofn_to_bundle`: every bundle gets its
@@ -52,6 +59,14 @@ def _apply_dofn_to_bundle(items, signature, window_fn, invoker_kwargs):
     recomputation of the bag, so values repeat when a bag has several
     consumers), and values emitted in `finish_bundle` are kept.
     """
+    if side_specs:
+        invoker_kwargs = dict(
+            invoker_kwargs,
+            side_inputs=[
+                SideInputMap(view_class, view_options, [get_windowed_value(v, side_window_fn) for v in values])
+                for (view_class, view_options, side_window_fn), values in zip(side_specs, side_values)
+            ],
+        )
     receivers = OneReceiver()
     handler = _OutputHandler(
         window_fn=window_fn,
@@ -66,7 +81,7 @@ def _apply_dofn_to_bundle(items, signature, window_fn, invoker_kwargs):
     invoker.invoke_setup()
     invoker.invoke_start_bundle()
     for item in items:
-        invoker.invoke_process(item)
+        invoker.invoke_process(get_windowed_value(item, window_fn))
     invoker.invoke_finish_bundle()
     invoker.invoke_teardown()
     return [
@@ -78,7 +93,7 @@ def _apply_dofn_to_bundle(items, signature, window_fn, invoker_kwargs):
 class _TagKeepingParDo(transform_evaluator.ParDo):
     """Beam's Dask ParDo translation, run through `_apply_dofn_to_bundle`."""
 
-    def apply(self, input_bag, side_inputs=None):
+    def apply(self, input_bag, side_inputs=None, side_bags=()):
         transform = self.transform
         args, kwargs = transform.raw_side_inputs
         main_input = next(iter(self.applied.main_inputs.values()))
@@ -91,27 +106,30 @@ class _TagKeepingParDo(transform_evaluator.ParDo):
             user_state_context=None,
             bundle_finalizer_param=DoFn.BundleFinalizerParam(),
         )
-        return input_bag.map(get_windowed_value, window_fn).map_partitions(
-            _apply_dofn_to_bundle, DoFnSignature(transform.fn), window_fn, invoker_kwargs
+        side_specs = tuple(spec for spec, _ in side_bags)
+        side_items = [bag.reduction(list, _concatenate) for _, bag in side_bags]
+        # Named after the step: Dask's own token for this call can coincide for
+        # two steps (closures of the same name, e.g. every CombineGlobally's
+        # InjectDefault), and tasks under one key run once for both.
+        return input_bag.map_partitions(
+            _apply_dofn_to_bundle, DoFnSignature(transform.fn), window_fn, invoker_kwargs, side_specs, *side_items,
+            token=f"{self.applied.full_label}-{uuid.uuid4().hex}",
         )
+
+
+def _concatenate(lists):
+    return [value for values in lists for value in values]
 
 
 _TRANSLATIONS = {**TRANSLATIONS, apache_beam.ParDo: _TagKeepingParDo}
 
 
-def _is_main(item) -> bool:
-    return not isinstance(item, TaggedOutput)
+def _main_values(partition) -> list:
+    return [item for item in partition if not isinstance(item, TaggedOutput)]
 
 
-def _has_tag(tag):
-    def matches(item) -> bool:
-        return isinstance(item, TaggedOutput) and item.tag == tag
-
-    return matches
-
-
-def _untag(item):
-    return item.value
+def _tagged_values(partition, tag) -> list:
+    return [item.value for item in partition if isinstance(item, TaggedOutput) and item.tag == tag]
 
 
 def _bag_of(bags: dict, pcollection):
@@ -123,8 +141,8 @@ def _bag_of(bags: dict, pcollection):
     if len(producer.outputs) <= 1:
         return bag
     if pcollection.tag is None:
-        return bag.filter(_is_main)
-    return bag.filter(_has_tag(pcollection.tag)).map(_untag)
+        return bag.map_partitions(_main_values)
+    return bag.map_partitions(_tagged_values, pcollection.tag)
 
 
 
@@ -162,7 +180,17 @@ class DaskRunner(BeamDaskRunner):
                         op_kws["input_bag"] = bag_inputs
 
                 side_inputs = list(transform_node.side_inputs)
-                if side_inputs:
+                if side_inputs and isinstance(op, _TagKeepingParDo):
+                    main_input = next(iter(transform_node.main_inputs.values()), None)
+                    main_window_fn = main_input.windowing.windowfn if hasattr(main_input, "windowing") else None
+                    op_kws["side_bags"] = [
+                        (
+                            (type(side_input), side_input._view_options(), main_window_fn),
+                            _bag_of(self.bags, side_input.pvalue),
+                        )
+                        for side_input in side_inputs
+                    ]
+                elif side_inputs:
                     op_kws["side_inputs"] = [
                         SideInputMap(
                             type(side_input),
@@ -174,6 +202,9 @@ class DaskRunner(BeamDaskRunner):
                         for side_input in side_inputs
                     ]
 
-                self.bags[transform_node] = op.apply(**op_kws)
+                # Partitions as lists: Dask bag partitions may be one-pass iterators
+                # (map, filter, groupby results), and a bag read by two consumers
+                # would give the second one nothing.
+                self.bags[transform_node] = op.apply(**op_kws).map_partitions(list)
 
         return OutputRoutingVisitor()

@@ -97,9 +97,11 @@ _HEADLINE = (
 )
 # The settings `--select` tries (the grid behind the defaults, see transforms/event_clustering.py).
 SELECTION_GRID = {
-    "similarity_threshold": (0.2, 0.25, 0.3, 0.35, 0.4),
-    "name_weight": (0.25, 0.5, 0.75),
-    "year_weight": (0.0, 0.1, 0.2),
+    "similarity_threshold": (0.15, 0.2, 0.25, 0.3),
+    "name_weight": (0.25, 0.5),
+    "year_weight": (0.1, 0.2),
+    "main_name_weight": (0.0, 0.1, 0.2),
+    "same_year_bonus": (0.0, 0.1),
 }
 _EVAL_INGESTED_AT = dt.datetime(2000, 1, 1, tzinfo=UTC)
 

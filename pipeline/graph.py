@@ -6,6 +6,12 @@ Every stage returns (articles, dead_letters); all dead letters are flattened
 into one collection written beside the data. `records_read` counts every input
 record the readers saw (each one became an article or a dead letter), so the
 published manifest can check rows in = rows written + dead letters.
+
+A round of a local streaming run (`pipeline/rounds.py`) is the same graph,
+bounded, given a `RoundCarry`: feeds continue from their carried state,
+dedup matches against the articles earlier rounds published, events continue
+from the carried clusterers, and the writer appends, publishing the state the
+next round needs with the round's files.
 """
 
 from __future__ import annotations
@@ -23,7 +29,19 @@ from transforms.entities import TagEntities
 from transforms.events import AssignEvents
 from transforms.read_feeds import ReadFeeds
 from transforms.read_files import ReadFileDumps
-from transforms.write_parquet import WriteParquet
+from transforms.schema import Article
+from transforms.write_parquet import AppendRound, WriteParquet
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundCarry:
+    """What one round of a local streaming run takes over from the rounds before it."""
+
+    append: AppendRound
+    tick_s: float
+    feed_state: dict = dataclasses.field(default_factory=dict)
+    event_state: dict = dataclasses.field(default_factory=dict)
+    references: list[Article] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,9 +60,10 @@ def build_pipeline(
     run_id: str,
     ingested_at: dt.datetime,
     streaming: bool = False,
+    carry: RoundCarry | None = None,
 ):
     """Add the whole newsbeam graph to `pipeline`; returns the manifest PCollection."""
-    read_articles, read_dead = [], []
+    read_articles, read_dead, state = [], [], []
     if sources.inputs:
         articles, dead = pipeline | "ReadFileDumps" >> ReadFileDumps(
             list(sources.inputs), config.read, ingested_at=ingested_at
@@ -53,12 +72,18 @@ def build_pipeline(
         read_dead.append(dead)
     if sources.feeds or config.feeds.sources:
         # ReadFeeds reads the --feed URLs and the feeds listed in the config.
-        articles, dead = pipeline | "ReadFeeds" >> ReadFeeds(
-            list(sources.feeds), config.feeds, ingested_at=ingested_at, streaming=streaming
+        read = pipeline | "ReadFeeds" >> ReadFeeds(
+            list(sources.feeds), config.feeds, ingested_at=ingested_at, streaming=streaming,
+            tick_s=carry.tick_s if carry else 0.0, carried_state=carry.feed_state if carry else None,
         )
+        articles, dead = read[0], read[1]
+        if carry:
+            state.append(read[2])
         read_articles.append(articles)
         read_dead.append(dead)
 
+    if not read_articles:  # a round with no new files and no feeds
+        read_articles.append(pipeline | "NoInput" >> beam.Create([]).with_output_types(Article))
     raw_articles = tuple(read_articles) | "AllSources" >> beam.Flatten()
     records_read = (
         (raw_articles, *read_dead)
@@ -68,17 +93,29 @@ def build_pipeline(
     )
 
     cleaned, clean_dead = raw_articles | "CleanArticles" >> CleanArticles(config.clean)
-    deduplicated, dedup_dead = cleaned | "DedupSyndicated" >> DedupSyndicated(config.dedup)
+    deduplicated, dedup_dead = cleaned | "DedupSyndicated" >> DedupSyndicated(
+        config.dedup, references=carry.references if carry else None
+    )
     tagged, entity_dead = deduplicated | "TagEntities" >> TagEntities(config.entities)
-    grouped, event_dead = tagged | "AssignEvents" >> AssignEvents(config.events)
+    assigned = tagged | "AssignEvents" >> AssignEvents(
+        config.events, carried_state=carry.event_state if carry else None
+    )
+    grouped, event_dead = assigned[0], assigned[1]
+    if carry:
+        state.append(assigned[2])
 
     dead_letters = (
         (*read_dead, clean_dead, dedup_dead, entity_dead, event_dead)
         | "AllDeadLetters" >> beam.Flatten()
         | "ProgressDeadLetters" >> TapDeadLetters()
     )
-    return {
+    outputs = {
         "articles": grouped | "ProgressArticlesDone" >> TapArticlesDone(),
         "dead_letters": dead_letters,
         "records_read": records_read,
-    } | "WriteParquet" >> WriteParquet(output_dir, run_id, config.output)
+    }
+    if carry:
+        outputs["state"] = tuple(state) | "AllState" >> beam.Flatten()
+    return outputs | "WriteParquet" >> WriteParquet(
+        output_dir, run_id, config.output, append=carry.append if carry else None
+    )

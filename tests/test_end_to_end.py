@@ -147,7 +147,7 @@ def _content_without_ingest_time(output: pathlib.Path) -> dict[str, list]:
     [
         (("--input", "/nonexistent/*.txt"), "matched no files"),
         (("--feed", "ftp://example.org/feed.xml"), "only http and https"),
-        (("--streaming",), "needs a streaming runner"),
+        (("--streaming",), "needs --input folders to watch or feeds to poll"),
         (("--config", "/nonexistent.yaml"), "cannot read configuration"),
     ],
 )

@@ -213,18 +213,29 @@ class SignedArticle:
 
 
 @dataclass(frozen=True, slots=True)
+class KnownGroup:
+    """The copy group a reference article (published by an earlier round) already has."""
+
+    dup_group_id: str
+    canonical_id: str
+    canonical_published_at: Optional[dt.datetime]
+
+
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """One side of a candidate pair: who, when published, and its profile."""
 
     article_id: str
     published_at: Optional[dt.datetime]
     profile: matching.MatchProfile
+    known: Optional[KnownGroup] = None
 
 
 @dataclass(frozen=True, slots=True)
 class Member:
     article_id: str
     published_at: Optional[dt.datetime]
+    known: Optional[KnownGroup] = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,22 +382,38 @@ class _VerifyPairsFn(beam.DoFn):
             if _verify(self._config, first.profile, second.profile):
                 self._copies.inc()
                 yield CopyEdge(
-                    Member(first.article_id, first.published_at),
-                    Member(second.article_id, second.published_at),
+                    Member(first.article_id, first.published_at, first.known),
+                    Member(second.article_id, second.published_at, second.known),
                 )
 
 
 def assign_groups(edges: Iterable[CopyEdge]) -> Iterator[tuple[str, GroupAssignment]]:
-    """Connected components of the copy edges, each with its canonical copy."""
+    """Connected components of the copy edges, each with its canonical copy.
+
+    A component holding reference articles (published by earlier rounds) keeps
+    the group id those already have (of the earliest one, if it joins two
+    earlier groups), and its canonical copy may be a reference's canonical copy
+    that is no longer among the references.
+    """
     union = matching.UnionFind()
     published: dict[str, Optional[dt.datetime]] = {}
+    known: dict[str, KnownGroup] = {}
     for edge in edges:
         for member in (edge.first, edge.second):
             published[member.article_id] = member.published_at
+            if member.known is not None:
+                known[member.article_id] = member.known
         union.union(edge.first.article_id, edge.second.article_id)
     for members in union.groups():
-        canonical = min(members, key=lambda a: matching.canonical_order_key(published[a], a))
-        assignment = GroupAssignment(matching.group_id_for(canonical), canonical, published[canonical])
+        options = [(published[a], a) for a in members]
+        earlier = sorted(
+            (known[a] for a in members if a in known),
+            key=lambda k: matching.canonical_order_key(k.canonical_published_at, k.canonical_id),
+        )
+        options += [(k.canonical_published_at, k.canonical_id) for k in earlier]
+        canonical_published, canonical = min(options, key=lambda o: matching.canonical_order_key(*o))
+        group_id = earlier[0].dup_group_id if earlier else matching.group_id_for(canonical)
+        assignment = GroupAssignment(group_id, canonical, canonical_published)
         for article_id in members:
             yield article_id, assignment
 
@@ -693,18 +720,48 @@ def _keys_of(signed: SignedArticle) -> Iterator[tuple[str, str]]:
         yield key, signed.article.article_id
 
 
+def known_group(article: Article) -> Optional[KnownGroup]:
+    """The group an already published article carries (None for a new article)."""
+    if not article.dup_group_id or not article.canonical_id:
+        return None
+    if article.canonical_id == article.article_id:
+        canonical_published = article.published_at
+    elif article.published_at is not None and article.lag_seconds is not None:
+        canonical_published = article.published_at - dt.timedelta(seconds=article.lag_seconds)
+    else:
+        canonical_published = None
+    return KnownGroup(article.dup_group_id, article.canonical_id, canonical_published)
+
+
 def _candidate_of(signed: SignedArticle) -> Iterator[tuple[str, Candidate]]:
     if signed.profile is not None:
         article = signed.article
-        yield article.article_id, Candidate(article.article_id, article.published_at, signed.profile)
+        yield article.article_id, Candidate(
+            article.article_id, article.published_at, signed.profile, known_group(article)
+        )
 
 
 class DedupSyndicated(beam.PTransform):
-    """PCollection[Article] -> (every article with its copy group, dead letters of step `dedup`)."""
+    """PCollection[Article] -> (every article with its copy group, dead letters of step `dedup`).
 
-    def __init__(self, config: Optional[DedupConfig] = None, label: Optional[str] = None):
+    `references` (batch only: the rounds of a local streaming run,
+    `pipeline/rounds.py`): articles published by earlier rounds, with their
+    copy groups. They are matched like the input, but only input articles
+    leave the stage; an input article that copies a reference joins the
+    reference's group (`dup_group_id` unchanged, canonical copy the earliest
+    known). A reference that cannot be signed is skipped (it is not a record
+    of this run), counted as `dedup.references_unsignable`.
+    """
+
+    def __init__(
+        self,
+        config: Optional[DedupConfig] = None,
+        label: Optional[str] = None,
+        references: Optional[list[Article]] = None,
+    ):
         super().__init__(label)
         self._config = config or DedupConfig()
+        self._references = references
 
     def _is_streaming(self, articles) -> bool:
         if self._config.streaming is not None:
@@ -718,20 +775,38 @@ class DedupSyndicated(beam.PTransform):
             .with_input_types(Article)
             .with_outputs(DEAD_LETTER_TAG, main="signed")
         )
-        if self._is_streaming(articles):
+        streaming = self._is_streaming(articles)
+        if streaming and self._references is not None:
+            raise ValueError("DedupSyndicated: references are for bounded rounds; a streaming run keeps keyed state")
+        if streaming:
             rows, late_dead = self._expand_streaming(signed.signed)
         else:
-            rows, late_dead = self._expand_batch(signed.signed)
+            references = None
+            if self._references:
+                references = (
+                    articles.pipeline
+                    | "References" >> beam.Create(self._references).with_output_types(Article)
+                    | "SignReferences"
+                    >> beam.ParDo(_SignFn(self._config)).with_outputs(DEAD_LETTER_TAG, main="signed")
+                )
+                _ = references[DEAD_LETTER_TAG] | "UnsignableReferences" >> beam.Map(
+                    lambda _: _counter("references_unsignable").inc()
+                )
+                references = references.signed
+            rows, late_dead = self._expand_batch(signed.signed, references)
         dead_letters = (signed[DEAD_LETTER_TAG], late_dead) | "DedupDeadLetters" >> beam.Flatten().with_output_types(
             DeadLetter
         )
         return rows, dead_letters
 
-    def _expand_batch(self, signed):
+    def _expand_batch(self, signed, references=None):
         config = self._config
-        profiles = signed | "ProfilesById" >> beam.FlatMap(_candidate_of)
+        matched = signed
+        if references is not None:
+            matched = (signed, references) | "InputAndReferences" >> beam.Flatten()
+        profiles = matched | "ProfilesById" >> beam.FlatMap(_candidate_of)
         pairs = (
-            signed
+            matched
             | "KeysToArticles" >> beam.FlatMap(_keys_of)
             | "GroupByKey" >> beam.GroupByKey()
             | "PairsInBuckets" >> beam.FlatMap(_pairs_in_bucket, config.max_bucket_size)

@@ -101,10 +101,11 @@ class EventsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     similarity_threshold: float = Field(
-        0.25,
+        0.2,
         ge=0.0,
         description="Score an article needs with its best live event to join it; below, it founds a "
-        "new event (score = term cosine + name_weight x name cosine - year penalty).",
+        "new event (score = term cosine + name_weight x name cosine - main-name penalty - year penalty "
+        "+ same-year bonus).",
     )
     name_weight: float = Field(
         0.25, ge=0.0, description="Weight of the cosine over names (capitalised words and entity norms)."
@@ -112,8 +113,19 @@ class EventsConfig(BaseModel):
     year_weight: float = Field(
         0.2,
         ge=0.0,
-        description="Penalty at 5 or more years between the article's latest mentioned year and the "
-        "event's most common one (linear below).",
+        description="Penalty at 5 or more years between the article's year (latest in its first four "
+        "lines, else in its text) and the event's most common one (linear below).",
+    )
+    same_year_bonus: float = Field(
+        0.1,
+        ge=0.0,
+        description="Bonus when the article's year (see year_weight) equals the event's most common one.",
+    )
+    main_name_weight: float = Field(
+        0.2,
+        ge=0.0,
+        description="Penalty times the share of the article's main names (capitalised at least twice, "
+        "top 3) that the event has never seen.",
     )
     idf_exponent: float = Field(
         1.0, gt=0.0, description="Exponent of the static inverse word frequency (7 - zipf) in term weights."
@@ -150,6 +162,8 @@ class EventsConfig(BaseModel):
             similarity_threshold=self.similarity_threshold,
             name_weight=self.name_weight,
             year_weight=self.year_weight,
+            same_year_bonus=self.same_year_bonus,
+            main_name_weight=self.main_name_weight,
             idf_exponent=self.idf_exponent,
             max_zipf=self.max_zipf,
             quiet_period_hours=self.quiet_period_hours,
@@ -236,19 +250,37 @@ class _Assigner:
             yield article.replace(event_id=event_id)
 
 
-class _AssignInOrderFn(beam.DoFn):
-    """(key, all its PendingArticles) -> the articles with event_id, in processing order."""
+EVENT_STATE_NAME = "events"
+STATE_TAG = "state"
 
-    def __init__(self, config: EventsConfig):
+
+class _AssignInOrderFn(beam.DoFn):
+    """(key, all its PendingArticles) -> the articles with event_id, in processing order.
+
+    With `carried_state` (state key -> OnlineEventClusterer, from an earlier
+    round of a local streaming run) a key continues from its carried clusterer,
+    so its live events go on taking articles; the clusterer after the key's
+    articles leaves on the `state` output as `("events", key, clusterer)`.
+    """
+
+    def __init__(self, config: EventsConfig, carried_state: Optional[dict] = None):
         self._params = config.params()
+        self._carried_state = carried_state
         self._assigner: Optional[_Assigner] = None
 
     def setup(self) -> None:
         self._assigner = _Assigner()
 
     def process(self, group) -> Iterator:
-        _, pending = group
-        yield from self._assigner.run(clustering.OnlineEventClusterer(self._params), pending)
+        key, pending = group
+        clusterer = (self._carried_state or {}).get(key)
+        if clusterer is None:
+            clusterer = clustering.OnlineEventClusterer(self._params)
+        else:
+            clusterer.params = self._params  # the settings of this run, even if the config changed
+        yield from self._assigner.run(clusterer, pending)
+        if self._carried_state is not None:
+            yield beam.pvalue.TaggedOutput(STATE_TAG, (EVENT_STATE_NAME, key, clusterer))
 
 
 def flush_time(article: Article) -> Timestamp:
@@ -318,11 +350,20 @@ class _AssignWithStateFn(beam.DoFn):
 
 
 class AssignEvents(beam.PTransform):
-    """PCollection[Article] -> (every article with its event_id, dead letters of step `events`)."""
+    """PCollection[Article] -> (every article with its event_id, dead letters of step `events`).
 
-    def __init__(self, config: Optional[EventsConfig] = None, label: Optional[str] = None):
+    `carried_state` (batch only: the rounds of a local streaming run,
+    `pipeline/rounds.py`): each state key's clusterer as the previous round
+    left it; the transform then also returns each used key's clusterer after
+    this round, `("events", key, clusterer)`, as a third PCollection.
+    """
+
+    def __init__(
+        self, config: Optional[EventsConfig] = None, label: Optional[str] = None, carried_state: Optional[dict] = None
+    ):
         super().__init__(label)
         self._config = config or EventsConfig()
+        self._carried_state = carried_state
 
     def _is_streaming(self, articles) -> bool:
         if self._config.streaming is not None:
@@ -339,7 +380,10 @@ class AssignEvents(beam.PTransform):
             .with_input_types(Article)
             .with_outputs(DEAD_LETTER_TAG, main="keyed")
         )
-        if self._is_streaming(articles):
+        streaming = self._is_streaming(articles)
+        if streaming and self._carried_state is not None:
+            raise ValueError("AssignEvents: carried_state is for bounded rounds; a streaming run keeps keyed state")
+        if streaming:
             assigned = featurized.keyed | "AssignWithState" >> beam.ParDo(
                 _AssignWithStateFn(self._config)
             ).with_outputs(DEAD_LETTER_TAG, main="articles")
@@ -348,9 +392,13 @@ class AssignEvents(beam.PTransform):
                 featurized.keyed
                 | "GroupByStateKey" >> beam.GroupByKey()
                 | "AssignInOrder"
-                >> beam.ParDo(_AssignInOrderFn(self._config)).with_outputs(DEAD_LETTER_TAG, main="articles")
+                >> beam.ParDo(_AssignInOrderFn(self._config, self._carried_state)).with_outputs(
+                    DEAD_LETTER_TAG, STATE_TAG, main="articles"
+                )
             )
         dead_letters = (featurized[DEAD_LETTER_TAG], assigned[DEAD_LETTER_TAG]) | "EventsDeadLetters" >> (
             beam.Flatten().with_output_types(DeadLetter)
         )
+        if self._carried_state is not None:
+            return assigned.articles, dead_letters, assigned[STATE_TAG]
         return assigned.articles, dead_letters

@@ -8,7 +8,10 @@ pipeline starts (not the moment this module was imported), ticks every
 `min(poll_interval_s)` seconds; at each tick every feed whose own interval has
 passed since its last poll (by tick time, so the schedule does not drift) is
 polled again. `run_for_s` bounds a streaming run (tests, demos).
-`ReadFeedsAtTicks` is the same graph behind any tick source.
+`ReadFeedsAtTicks` is the same graph behind any tick source. A local
+streaming run (`newsbeam run --streaming` on the in-process runner) is a
+sequence of bounded rounds, one tick each, with the per-feed state below
+carried from round to round in the output folder (`pipeline/rounds.py`).
 
 Runners for streaming (Beam 2.77, checked here): the legacy local streaming
 runner (BundleBasedDirectRunner) cannot run a splittable DoFn such as
@@ -610,13 +613,24 @@ def _count(name: str, value: int = 1) -> None:
         Metrics.counter(METRICS_NAMESPACE, name).inc(value)
 
 
+FEED_STATE_NAME = "feeds"
+STATE_TAG = "state"
+
+
 class PollFeedsFn(beam.DoFn):
-    """Polls each due feed; state keyed by feed URL (see the module docstring)."""
+    """Polls each due feed; state keyed by feed URL (see the module docstring).
+
+    `carried_state` (url -> FeedState, from an earlier round of a local
+    streaming run) seeds the state of a feed that has none yet; when it is
+    given, each poll's new state also leaves on the `state` output as
+    `("feeds", url, FeedState)` for the next round.
+    """
 
     FEED_STATE = ReadModifyWriteStateSpec("feed_state", PickleCoder())
 
-    def __init__(self, config: FeedsConfig):
+    def __init__(self, config: FeedsConfig, carried_state: Optional[dict] = None):
         self.config = config
+        self.carried_state = carried_state
 
     def setup(self):
         self.client = shared_http_client(self.config)
@@ -627,11 +641,13 @@ class PollFeedsFn(beam.DoFn):
 
     def process(self, element, state=beam.DoFn.StateParam(FEED_STATE)):
         _, (feed, tick_s) = element
-        current = state.read() or FeedState()
+        current = state.read() or (self.carried_state or {}).get(feed.url) or FeedState()
         if not current.is_due(tick_s, feed.poll_interval_s):
             return
         outcome = poll_feed(self.client, feed, current, self.config, tick_s=tick_s)
         state.write(outcome.state)
+        if self.carried_state is not None:
+            yield beam.pvalue.TaggedOutput(STATE_TAG, (FEED_STATE_NAME, feed.url, outcome.state))
         _count("feeds.polls")
         _count(f"feeds.polls_{outcome.status}")
         _count("feeds.items_new", len(outcome.items))
@@ -673,21 +689,28 @@ class ReadFeedsAtTicks(beam.PTransform):
     `PeriodicImpulse` in streaming; tests drive it with a `TestStream`.
     """
 
-    def __init__(self, feeds: Sequence[ResolvedFeed], config: FeedsConfig, ingested_at: Optional[dt.datetime] = None):
+    def __init__(
+        self,
+        feeds: Sequence[ResolvedFeed],
+        config: FeedsConfig,
+        ingested_at: Optional[dt.datetime] = None,
+        carried_state: Optional[dict] = None,
+    ):
         super().__init__()
         self.feeds = list(feeds)
         self.config = config
         self.ingested_at = ingested_at
+        self.carried_state = carried_state
 
     def expand(self, ticks):
         polled = (
             ticks
             | "FeedsAtTick" >> beam.FlatMap(_feeds_at_tick, self.feeds).with_output_types(tuple[str, tuple[ResolvedFeed, float]])
             | "PollFeeds"
-            >> beam.ParDo(PollFeedsFn(self.config))
+            >> beam.ParDo(PollFeedsFn(self.config, self.carried_state))
             .with_input_types(tuple[str, tuple[ResolvedFeed, float]])
             .with_output_types(FeedItem)
-            .with_outputs(DEAD_LETTER_TAG, main="items")
+            .with_outputs(DEAD_LETTER_TAG, STATE_TAG, main="items")
         )
         pages = (
             polled.items
@@ -701,6 +724,8 @@ class ReadFeedsAtTicks(beam.PTransform):
         dead_letters = (polled[DEAD_LETTER_TAG], pages[DEAD_LETTER_TAG]) | "FeedDeadLetters" >> beam.Flatten().with_output_types(
             DeadLetter
         )
+        if self.carried_state is not None:
+            return pages.articles, dead_letters, polled[STATE_TAG]
         return pages.articles, dead_letters
 
 
@@ -710,6 +735,12 @@ class ReadFeeds(beam.PTransform):
     `feeds` (URLs or FeedSpecs, e.g. from `--feed`) are read after
     `config.sources`; a URL listed twice is read once. `ingested_at` stamps
     every article of a batch run; streaming runs stamp the fetch time.
+
+    Rounds of a local streaming run (`pipeline/rounds.py`) are bounded runs:
+    `tick_s` is the round's scheduled time (a feed is polled when its interval
+    has passed since its last poll), and `carried_state` (url -> FeedState, as
+    the previous round published it) makes the transform return a third
+    PCollection, each polled feed's new state, `("feeds", url, FeedState)`.
     """
 
     def __init__(
@@ -719,12 +750,16 @@ class ReadFeeds(beam.PTransform):
         *,
         ingested_at: Optional[dt.datetime] = None,
         streaming: bool = False,
+        tick_s: float = 0.0,
+        carried_state: Optional[dict] = None,
     ):
         super().__init__()
         self.config = config or FeedsConfig()
         self.feeds = resolve_feeds(feeds, self.config)
         self.ingested_at = None if streaming else ingested_at
         self.streaming = streaming
+        self.tick_s = tick_s
+        self.carried_state = carried_state
 
     @property
     def tick_interval_s(self) -> float:
@@ -733,7 +768,7 @@ class ReadFeeds(beam.PTransform):
 
     def _ticks(self, pbegin):
         if not self.streaming:
-            return pbegin | "OneTick" >> beam.Create([0.0])
+            return pbegin | "OneTick" >> beam.Create([self.tick_s])
         if self.config.run_for_s is None:
             return pbegin | "PollTicks" >> PeriodicImpulse(fire_interval=self.tick_interval_s, rebase=RebaseMode.REBASE_START)
         return pbegin | "PollTicks" >> PeriodicImpulse(
@@ -744,4 +779,6 @@ class ReadFeeds(beam.PTransform):
         )
 
     def expand(self, pbegin):
-        return self._ticks(pbegin) | "PollAtTicks" >> ReadFeedsAtTicks(self.feeds, self.config, self.ingested_at)
+        return self._ticks(pbegin) | "PollAtTicks" >> ReadFeedsAtTicks(
+            self.feeds, self.config, self.ingested_at, self.carried_state
+        )

@@ -25,6 +25,17 @@ inferred. Publication is atomic per file and safe for the dataset:
 Within a partition rows are sorted by article_id and cut into files of at most
 `max_rows_per_file` rows, so the same input always gives the same files.
 
+Append mode (`WriteParquet(..., append=AppendRound(...))`, the rounds of a local
+streaming run, `pipeline/rounds.py`): each round is one window. Its files are
+named `part-<round_tag>-NNNNN.parquet`, so they sit beside earlier rounds'
+files in the same partitions; nothing earlier is deleted; the manifest adds the
+round's counts and files to the totals of the previous manifest. The state the
+next round needs (feed validators and seen items, seen input files, live
+events) is written to `DIR/_state/<name>.pickle` in the same publish step,
+after the data files and before `_run.json`, so a round that does not reach its
+publish step leaves data and state as the previous round left them and is
+simply done again. A batch (replace) run removes `_state/`.
+
 Paths go through Beam's `FileSystems`, so DIR may be local or `gs://...`.
 
 Run locally:  newsbeam run --output out
@@ -33,9 +44,13 @@ On Dataflow:  newsbeam run --output gs://BUCKET/news --runner DataflowRunner ...
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import dataclasses
 import datetime as dt
 import io
 import json
+import pickle
 import posixpath
 from typing import Iterable, NamedTuple, Optional
 
@@ -58,6 +73,7 @@ from transforms.schema import (
 )
 
 DEAD_LETTER_DIR = "_dead_letters"
+STATE_DIR = "_state"
 MANIFEST_NAME = "_run.json"
 STAGING_PREFIX = ".staging-"
 ARTICLE_GLOB = "event_id=*/date=*/*.parquet"
@@ -83,6 +99,23 @@ class StagedFile(NamedTuple):
     staged_path: str
     rows: int
     kind: str  # "articles" or "dead_letters"
+
+
+@dataclasses.dataclass(frozen=True)
+class AppendRound:
+    """What an appending round adds to the output: its tag and the state to carry.
+
+    `previous_manifest` is the manifest the round starts from ({} for the first
+    round); `carried_state` maps a state name to its entries (key -> value)
+    as the previous round published them; `state_updates` holds entries the
+    launcher already knows (e.g. the input files this round reads). Entries a
+    round's pipeline emits (tagged `(name, key, value)`) replace carried ones.
+    """
+
+    round_tag: str
+    previous_manifest: dict = dataclasses.field(default_factory=dict)
+    carried_state: dict = dataclasses.field(default_factory=dict)
+    state_updates: dict = dataclasses.field(default_factory=dict)
 
 
 def join(base: str, *parts: str) -> str:
@@ -124,9 +157,10 @@ def _chunks(rows: list, size: int) -> Iterable[tuple[int, list]]:
 class _StagePartitionFn(beam.DoFn):
     """Write one partition's rows (already grouped) as sorted, capped files."""
 
-    def __init__(self, stage_root: str, config: OutputConfig):
+    def __init__(self, stage_root: str, config: OutputConfig, file_prefix: str = "part-"):
         self._stage_root = stage_root
         self._config = config
+        self._file_prefix = file_prefix
         self._files = Metrics.counter(METRICS_NAMESPACE, "parquet_files_staged")
 
     def process(self, element: tuple[str, Iterable[Article]]):
@@ -135,7 +169,7 @@ class _StagePartitionFn(beam.DoFn):
         if not ordered:
             return
         for index, chunk in _chunks(ordered, self._config.max_rows_per_file):
-            relative = f"{partition}/part-{index:05d}.parquet"
+            relative = f"{partition}/{self._file_prefix}{index:05d}.parquet"
             staged = join(self._stage_root, relative)
             table = pa.Table.from_pylist([article_to_row(a) for a in chunk], schema=ARTICLE_SCHEMA)
             _write_table(table, staged, self._config)
@@ -144,9 +178,10 @@ class _StagePartitionFn(beam.DoFn):
 
 
 class _StageDeadLettersFn(beam.DoFn):
-    def __init__(self, stage_root: str, config: OutputConfig):
+    def __init__(self, stage_root: str, config: OutputConfig, file_prefix: str = "part-"):
         self._stage_root = stage_root
         self._config = config
+        self._file_prefix = file_prefix
 
     def process(self, element: tuple[str, Iterable[DeadLetter]]):
         _, letters = element
@@ -154,7 +189,7 @@ class _StageDeadLettersFn(beam.DoFn):
         for index, chunk in _chunks(ordered, self._config.max_rows_per_file):
             if not chunk:
                 continue
-            relative = f"{DEAD_LETTER_DIR}/part-{index:05d}.parquet"
+            relative = f"{DEAD_LETTER_DIR}/{self._file_prefix}{index:05d}.parquet"
             staged = join(self._stage_root, relative)
             table = pa.Table.from_pylist([dead_letter_to_row(d) for d in chunk], schema=DEAD_LETTER_SCHEMA)
             _write_table(table, staged, self._config)
@@ -178,7 +213,7 @@ def _remove_empty_local_dirs(output_dir: str) -> None:
     for root, dirs, files in os.walk(output_dir, topdown=False):
         name = os.path.basename(root)
         if root != output_dir and not files and not os.listdir(root) and (
-            name.startswith(("event_id=", "date=")) or name == DEAD_LETTER_DIR
+            name.startswith(("event_id=", "date=")) or name in (DEAD_LETTER_DIR, STATE_DIR)
         ):
             os.rmdir(root)
 
@@ -192,19 +227,79 @@ def _stage_empty_dead_letters(output_dir: str, run_id: str) -> StagedFile:
     return StagedFile(relative, staged, 0, "dead_letters")
 
 
+def _stage_state(output_dir: str, run_id: str, append: AppendRound, emitted: Iterable[tuple]) -> list[tuple[str, str]]:
+    """Stage `_state/<name>.pickle` files: carried entries, then the launcher's, then the pipeline's."""
+    states = {name: dict(entries) for name, entries in append.carried_state.items()}
+    for name, entries in append.state_updates.items():
+        states.setdefault(name, {}).update(entries)
+    for name, key, value in emitted:
+        states.setdefault(name, {})[key] = value
+    staged = []
+    for name, entries in sorted(states.items()):
+        relative = f"{STATE_DIR}/{name}.pickle"
+        path = join(staging_dir(output_dir, run_id), relative)
+        _ensure_dir(posixpath.dirname(path))
+        with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            handle.write(pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL))
+        staged.append((path, join(output_dir, relative)))
+    return staged
+
+
+def read_state(output_dir: str, name: str) -> dict:
+    """The entries of `_state/<name>.pickle` as the last round published them ({} if none)."""
+    path = join(output_dir, STATE_DIR, f"{name}.pickle")
+    if not FileSystems.exists(path):
+        return {}
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        return pickle.loads(handle.read())
+
+
+def _add_counts(previous: dict, key: str, value: int) -> int:
+    return int(previous.get(key, 0)) + value
+
+
 def publish(
     staged: list[StagedFile],
     output_dir: str,
     run_id: str,
     records_read: int,
     dead_letters_by_reason: dict[str, int],
+    append: Optional[AppendRound] = None,
+    emitted_state: Iterable[tuple] = (),
 ) -> dict:
-    """Move staged files into place, drop stale ones, write the manifest.
+    """Move staged files into place, drop stale ones (replace mode), write the manifest.
 
     Raises if any file fails to arrive: a run never reports rows it lost.
+    Ctrl-C waits until the step is done (files, state and manifest agree).
     """
+    with _interrupts_deferred():
+        return _publish(staged, output_dir, run_id, records_read, dead_letters_by_reason, append, emitted_state)
+
+
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Hold SIGINT/SIGTERM until the block ends, then deliver them (main thread only)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for signum in received:
+            signal.raise_signal(signum)
+
+
+def _publish(staged, output_dir, run_id, records_read, dead_letters_by_reason, append, emitted_state) -> dict:
     staged = sorted(staged, key=lambda s: s.relative_path)
-    if not any(s.kind == "dead_letters" for s in staged):
+    previous = append.previous_manifest if append else {}
+    if not any(s.kind == "dead_letters" for s in staged) and not previous.get("files"):
         staged.append(_stage_empty_dead_letters(output_dir, run_id))
     finals = [join(output_dir, s.relative_path) for s in staged]
     for final in finals:
@@ -215,26 +310,45 @@ def publish(
     if missing:
         raise IOError(f"publish lost {len(missing)} file(s), e.g. {missing[0]}")
 
-    keep = set(finals)
-    stale = [path for path in _existing_outputs(output_dir) if path not in keep]
-    if stale:
-        FileSystems.delete(stale)
-    _remove_empty_local_dirs(output_dir)
+    if append is None:
+        keep = set(finals)
+        stale = [path for path in _existing_outputs(output_dir) if path not in keep]
+        if stale:
+            FileSystems.delete(stale)
+        _remove_state(output_dir)
+        _remove_empty_local_dirs(output_dir)
+    else:
+        state_files = _stage_state(output_dir, run_id, append, emitted_state)
+        _ensure_dir(join(output_dir, STATE_DIR))
+        FileSystems.rename([staged_path for staged_path, _ in state_files], [final for _, final in state_files])
 
     rows_written = sum(s.rows for s in staged if s.kind == "articles")
     dead_total = sum(s.rows for s in staged if s.kind == "dead_letters")
+    by_reason = collections.Counter(previous.get("dead_letters_by_reason", {}))
+    by_reason.update(dead_letters_by_reason)
+    totals = {
+        "records_read": _add_counts(previous, "records_read", records_read),
+        "rows_written": _add_counts(previous, "rows_written", rows_written),
+        "dead_letters": _add_counts(previous, "dead_letters", dead_total),
+    }
+    files = list(previous.get("files", [])) + [
+        {"path": s.relative_path, "rows": s.rows, "kind": s.kind} for s in staged
+    ]
     manifest = {
         "run_id": run_id,
+        "mode": "append" if append else "replace",
         "published_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-        "records_read": records_read,
-        "rows_written": rows_written,
-        "dead_letters": dead_total,
-        "dead_letters_by_reason": dict(sorted(dead_letters_by_reason.items())),
-        "conserved": records_read == rows_written + dead_total,
-        "files": [
-            {"path": s.relative_path, "rows": s.rows, "kind": s.kind} for s in staged
-        ],
+        **totals,
+        "dead_letters_by_reason": dict(sorted(by_reason.items())),
+        "conserved": totals["records_read"] == totals["rows_written"] + totals["dead_letters"],
+        "files": files,
     }
+    if append:
+        manifest["round_tag"] = append.round_tag
+        manifest["rounds"] = int(previous.get("rounds", 0)) + 1
+        manifest["last_round"] = {
+            "records_read": records_read, "rows_written": rows_written, "dead_letters": dead_total,
+        }
     manifest_path = join(output_dir, MANIFEST_NAME)
     temporary = join(staging_dir(output_dir, run_id), MANIFEST_NAME)
     with FileSystems.create(temporary, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
@@ -242,6 +356,13 @@ def publish(
     FileSystems.rename([temporary], [manifest_path])
     cleanup_staging(output_dir, run_id)
     return manifest
+
+
+def _remove_state(output_dir: str) -> None:
+    """A replacing run starts the dataset afresh: state of earlier rounds no longer applies."""
+    leftovers = [m.path for r in FileSystems.match([join(output_dir, STATE_DIR, "*.pickle")]) for m in r.metadata_list]
+    if leftovers:
+        FileSystems.delete(leftovers)
 
 
 def cleanup_staging(output_dir: str, run_id: str) -> None:
@@ -273,20 +394,30 @@ class WriteParquet(beam.PTransform):
       articles: PCollection[Article]
       dead_letters: PCollection[DeadLetter]
       records_read: PCollection[int] holding one number, every input record
+      state (append mode only, optional): PCollection[(name, key, value)], state
+        entries for the next round
     Returns a PCollection with the one published manifest (a dict).
     """
 
-    def __init__(self, output_dir: str, run_id: str, config: OutputConfig | None = None):
+    def __init__(
+        self,
+        output_dir: str,
+        run_id: str,
+        config: OutputConfig | None = None,
+        append: Optional[AppendRound] = None,
+    ):
         super().__init__()
         self._output_dir = output_dir
         self._run_id = run_id
         self._config = config or OutputConfig()
+        self._append = append
 
     def expand(self, inputs):
         articles = inputs["articles"]
         dead_letters = inputs["dead_letters"]
         records_read = inputs["records_read"]
         stage_root = staging_dir(self._output_dir, self._run_id)
+        file_prefix = f"part-{self._append.round_tag}-" if self._append else "part-"
 
         staged_articles = (
             articles
@@ -295,28 +426,34 @@ class WriteParquet(beam.PTransform):
                 tuple[str, Article]
             )
             | "GroupPartitions" >> beam.GroupByKey()
-            | "StagePartitions" >> beam.ParDo(_StagePartitionFn(stage_root, self._config))
+            | "StagePartitions" >> beam.ParDo(_StagePartitionFn(stage_root, self._config, file_prefix))
         )
         staged_dead = (
             dead_letters
             | "KeyDeadLetters" >> beam.Map(lambda d: (DEAD_LETTER_DIR, d)).with_output_types(tuple[str, DeadLetter])
             | "GroupDeadLetters" >> beam.GroupByKey()
-            | "StageDeadLetters" >> beam.ParDo(_StageDeadLettersFn(stage_root, self._config))
+            | "StageDeadLetters" >> beam.ParDo(_StageDeadLettersFn(stage_root, self._config, file_prefix))
         )
         dead_by_reason = (
             dead_letters
             | "DeadLetterReason" >> beam.Map(lambda d: (dead_letter_key(d), 1))
             | "CountByReason" >> beam.CombinePerKey(sum)
         )
-        output_dir, run_id = self._output_dir, self._run_id
+        state = inputs.get("state")
+        if state is None:
+            state = articles.pipeline | "NoState" >> beam.Create([])
+        output_dir, run_id, append = self._output_dir, self._run_id, self._append
         return (
             (staged_articles, staged_dead)
             | "AllStagedFiles" >> beam.Flatten()
             | "CollectStaged" >> beam.combiners.ToList()
             | "Publish"
             >> beam.Map(
-                lambda staged, read, by_reason: publish(staged, output_dir, run_id, read, by_reason),
+                lambda staged, read, by_reason, emitted: publish(
+                    staged, output_dir, run_id, read, by_reason, append, emitted
+                ),
                 read=beam.pvalue.AsSingleton(records_read),
                 by_reason=beam.pvalue.AsDict(dead_by_reason),
+                emitted=beam.pvalue.AsList(state),
             )
         )
