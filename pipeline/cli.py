@@ -81,7 +81,7 @@ def run_command(argv: Sequence[str]) -> int:
     from pipeline.graph import Sources, build_pipeline
     from pipeline.progress import ProgressLine
     from pipeline.runners import STREAMING_LOCAL_RUNNER, resolve_runner
-    from transforms.write_parquet import cleanup_staging, read_manifest
+    from transforms.write_parquet import cleanup_staging, read_manifest, windowed_manifest
 
     try:
         config = load_config(args.config)
@@ -152,6 +152,17 @@ def run_command(argv: Sequence[str]) -> int:
     finally:
         cleanup_staging(args.output, run_id)
 
+    if streaming:
+        # An unbounded run that ended (drained, or bounded by run_for_s): the
+        # totals of the windows it published.
+        manifest = windowed_manifest(args.output)
+        if manifest is None:
+            print(f"newsbeam: run {run_id} published no window in {args.output}", file=sys.stderr)
+            return 0
+        counts = check_output(args.output, manifest)
+        print(f"newsbeam: run {run_id} ended after {time.monotonic() - started:.1f} s; {manifest['windows']} window(s)")
+        print(format_counts(counts))
+        return 0 if counts.conserved else 1
     manifest = read_manifest(args.output)
     if manifest.get("run_id") != run_id:
         print(f"newsbeam: the manifest in {args.output} is not this run's", file=sys.stderr)

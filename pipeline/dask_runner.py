@@ -17,7 +17,9 @@ in its ParDo translation that newsbeam's graph runs into:
 This subclass fixes only those: a consumer of the main output gets the
 untagged values, a consumer of output `X` gets the values tagged `X` (as main
 inputs and as side inputs), each bundle has its own receivers, and
-finish_bundle output is kept, and each side input's bag becomes one Dask
+finish_bundle output is kept, a DoFn is set up once per worker process and
+reused for its partitions (Beam sets up and tears down one per partition: a
+model loads for every partition), and each side input's bag becomes one Dask
 item of the same graph, computed once and broadcast to the partitions that
 read it. Everything else — Dask bags, the
 `dask.distributed` client, `--dask_client_address` and the other DaskOptions —
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import threading
 import uuid
 
 import apache_beam
@@ -51,7 +54,24 @@ from apache_beam.runners.dask.transform_evaluator import (
 from apache_beam.transforms.sideinputs import SideInputMap
 
 
-def _apply_dofn_to_bundle(items, signature, window_fn, invoker_kwargs, side_specs=(), *side_values):
+# DoFns already set up in this worker process, by step and thread: Beam sets a
+# DoFn up once and reuses it for many bundles (a model loads once per worker);
+# Beam's Dask translation unpickles, sets up and tears down a fresh one for every
+# partition.
+_SET_UP_DOFNS: dict = {}
+
+
+def _forget_other_runs(run_token: str) -> None:
+    """Tear down the DoFns earlier pipelines left in this worker (a worker outlives runs)."""
+    for key in [k for k in _SET_UP_DOFNS if k[0][0] != run_token]:
+        signature = _SET_UP_DOFNS.pop(key)
+        try:
+            signature.do_fn.teardown()
+        except Exception:  # teardown is best effort, as in Beam
+            pass
+
+
+def _apply_dofn_to_bundle(items, signature, window_fn, invoker_kwargs, dofn_key=None, side_specs=(), *side_values):
     """Run a DoFn over one Dask partition; tagged values keep their tag.
 
     Two differences from Beam's `apply_dofn_to_bundle`: every bundle gets its
@@ -77,13 +97,21 @@ def _apply_dofn_to_bundle(items, signature, window_fn, invoker_kwargs, side_spec
         process_yields_batches=False,
         process_batch_yields_elements=False,
     )
-    invoker = DoFnInvoker.create_invoker(signature, handler, **invoker_kwargs)
-    invoker.invoke_setup()
+    if dofn_key:
+        _forget_other_runs(dofn_key[0])
+    cache_key = (dofn_key, threading.get_ident())
+    cached = _SET_UP_DOFNS.get(cache_key) if dofn_key else None
+    invoker = DoFnInvoker.create_invoker(cached or signature, handler, **invoker_kwargs)
+    if cached is None:
+        invoker.invoke_setup()
+        if dofn_key:
+            _SET_UP_DOFNS[cache_key] = signature
     invoker.invoke_start_bundle()
     for item in items:
         invoker.invoke_process(get_windowed_value(item, window_fn))
     invoker.invoke_finish_bundle()
-    invoker.invoke_teardown()
+    if not dofn_key:
+        invoker.invoke_teardown()
     return [
         TaggedOutput(v.tag, v.value.value) if isinstance(v, TaggedOutput) else v.value
         for v in receivers.values
@@ -92,6 +120,8 @@ def _apply_dofn_to_bundle(items, signature, window_fn, invoker_kwargs, side_spec
 
 class _TagKeepingParDo(transform_evaluator.ParDo):
     """Beam's Dask ParDo translation, run through `_apply_dofn_to_bundle`."""
+
+    run_token = ""  # set per pipeline by DaskRunner.to_dask_bag_visitor
 
     def apply(self, input_bag, side_inputs=None, side_bags=()):
         transform = self.transform
@@ -111,9 +141,11 @@ class _TagKeepingParDo(transform_evaluator.ParDo):
         # Named after the step: Dask's own token for this call can coincide for
         # two steps (closures of the same name, e.g. every CombineGlobally's
         # InjectDefault), and tasks under one key run once for both.
+        token = f"{self.applied.full_label}-{uuid.uuid4().hex}"
         return input_bag.map_partitions(
-            _apply_dofn_to_bundle, DoFnSignature(transform.fn), window_fn, invoker_kwargs, side_specs, *side_items,
-            token=f"{self.applied.full_label}-{uuid.uuid4().hex}",
+            _apply_dofn_to_bundle, DoFnSignature(transform.fn), window_fn, invoker_kwargs, (self.run_token, token),
+            side_specs,
+            *side_items, token=token,
         )
 
 
@@ -154,6 +186,7 @@ class DaskRunner(BeamDaskRunner):
         from apache_beam.pipeline import PipelineVisitor
 
         bag_kwargs = bag_kwargs or {}
+        _TagKeepingParDo.run_token = uuid.uuid4().hex
 
         @dataclasses.dataclass
         class OutputRoutingVisitor(PipelineVisitor):

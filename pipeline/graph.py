@@ -7,6 +7,9 @@ into one collection written beside the data. `records_read` counts every input
 record the readers saw (each one became an article or a dead letter), so the
 published manifest can check rows in = rows written + dead letters.
 
+With `streaming` (an unbounded run on a streaming runner) feeds are polled and
+input folders watched forever, and the writer publishes fixed windows.
+
 A round of a local streaming run (`pipeline/rounds.py`) is the same graph,
 bounded, given a `RoundCarry`: feeds continue from their carried state,
 dedup matches against the articles earlier rounds published, events continue
@@ -66,7 +69,7 @@ def build_pipeline(
     read_articles, read_dead, state = [], [], []
     if sources.inputs:
         articles, dead = pipeline | "ReadFileDumps" >> ReadFileDumps(
-            list(sources.inputs), config.read, ingested_at=ingested_at
+            list(sources.inputs), config.read, ingested_at=ingested_at, watch=config.watch if streaming else None
         )
         read_articles.append(articles)
         read_dead.append(dead)
@@ -89,8 +92,10 @@ def build_pipeline(
         (raw_articles, *read_dead)
         | "AllRecordsRead" >> beam.Flatten()
         | "ProgressRecordsRead" >> TapRecordsRead()
-        | "CountRecordsRead" >> beam.combiners.Count.Globally()
     )
+    if not streaming:
+        # Unbounded, the writer counts the records per output window instead.
+        records_read = records_read | "CountRecordsRead" >> beam.combiners.Count.Globally()
 
     cleaned, clean_dead = raw_articles | "CleanArticles" >> CleanArticles(config.clean)
     deduplicated, dedup_dead = cleaned | "DedupSyndicated" >> DedupSyndicated(

@@ -143,7 +143,11 @@ def load_references(output_dir: str, retention_days: float) -> list:
     return [a for a, m in zip(articles, moments) if m is None or m >= cutoff]
 
 
+_STOP_REQUESTED = []
+
+
 def _raise_interrupt(signum, frame):
+    _STOP_REQUESTED.append(signum)
     raise KeyboardInterrupt
 
 
@@ -169,6 +173,7 @@ def run_rounds(
     run_id = uuid.uuid4().hex[:8]
     has_feeds = bool(feeds or config.feeds.sources)
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
     started = time.time()
     rounds_done = 0
     print(
@@ -218,6 +223,11 @@ def run_rounds(
             )
             try:
                 pipeline.run().wait_until_finish()
+            except Exception:
+                # Ctrl-C inside a step reaches us wrapped in the runner's own error.
+                if _STOP_REQUESTED:
+                    raise KeyboardInterrupt from None
+                raise
             finally:
                 cleanup_staging(output_dir, round_tag)
             manifest = read_manifest(output_dir)

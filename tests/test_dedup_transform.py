@@ -384,3 +384,49 @@ def test_the_view_follows_chains_of_group_links(tmp_path):
         {"copy_group": "cg-x", "article_id": "y", "lag_seconds": 3600},
         {"copy_group": "cg-x", "article_id": "x", "lag_seconds": 7200},
     ]
+
+
+# ---------------------------------------------------------------- references (rounds of a local streaming run)
+
+
+def test_groups_with_references_keep_their_group_id_and_earliest_canonical():
+    from transforms.dedup import CopyEdge, KnownGroup, Member, assign_groups
+
+    monday = FRIDAY + dt.timedelta(days=3)
+    earlier_group = KnownGroup("cg-wire", "wire", FRIDAY)  # its canonical is no longer a reference
+    later_group = KnownGroup("cg-other", "other", monday)
+    edges = [
+        CopyEdge(Member("ref-a", FRIDAY + dt.timedelta(hours=2), earlier_group), Member("new", monday)),
+        CopyEdge(Member("new", monday), Member("ref-b", monday, later_group)),
+        CopyEdge(Member("x", monday), Member("y", monday + dt.timedelta(hours=1))),
+    ]
+    groups = dict(assign_groups(edges))
+    # "new" bridges two earlier groups: the earliest one's id, and its canonical copy.
+    assert groups["new"].dup_group_id == "cg-wire"
+    assert (groups["new"].canonical_id, groups["new"].canonical_published_at) == ("wire", FRIDAY)
+    assert groups["x"].dup_group_id == "cg-x" and groups["y"].canonical_id == "x"
+
+
+def test_a_copy_of_a_reference_joins_its_group_and_references_never_leave(seed_articles, reprint_article):
+    earlier = [
+        article.replace(dup_group_id=f"cg-{article.article_id}", canonical_id=article.article_id,
+                        is_canonical=True, lag_seconds=0)
+        for article in seed_articles
+    ]
+    original = earlier[0]
+
+    def check(rows):
+        found = by_id(rows)
+        assert set(found) == {"reprint"}
+        assert found["reprint"].dup_group_id == original.dup_group_id
+        assert found["reprint"].canonical_id == original.article_id
+        assert found["reprint"].lag_seconds == int((reprint_article.published_at - FRIDAY).total_seconds())
+
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        rows, dead = (
+            pipeline
+            | "Articles" >> beam.Create([reprint_article]).with_output_types(Article)
+            | "Dedup" >> DedupSyndicated(references=earlier)
+        )
+        assert_that(rows, check, label="CheckRows")
+        assert_that(dead, equal_to([]), label="CheckDeadLetters")

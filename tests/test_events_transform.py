@@ -235,3 +235,41 @@ def test_streaming_puts_the_seeds_under_one_event(seed_articles, tmp_path):
     run_stream(seed_articles, EventsConfig(), saved)
     events = pickle.loads(saved.read_bytes())
     assert len(events) == 5 and len(set(events.values())) == 1
+
+
+# ---------------------------------------------------------------- carried state (rounds of a local streaming run)
+
+
+def _run_round(articles, carried, rows_path, state_path) -> None:
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        rows, dead, state = (
+            pipeline
+            | "Articles" >> beam.Create(articles).with_output_types(Article)
+            | "AssignEvents" >> AssignEvents(carried_state=carried)
+        )
+        assert_that(rows, save_to(rows_path), label="SaveRows")
+        assert_that(
+            state,
+            lambda entries: state_path.write_bytes(pickle.dumps({key: value for _, key, value in entries})),
+            label="SaveState",
+        )
+        assert_that(dead, equal_to([]), label="CheckDeadLetters")
+
+
+def test_rounds_with_carried_state_give_the_ids_of_one_batch_run(stream_input, tmp_path):
+    dated = sorted((a for a in stream_input if a.published_at is not None), key=clustering.order_key)
+    first, second = dated[: len(dated) // 2], dated[len(dated) // 2 :]
+
+    run_batch(dated, check=save_to(tmp_path / "batch.pickle"))
+    _run_round(first, {}, tmp_path / "r1.pickle", tmp_path / "s1.pickle")
+    carried = pickle.loads((tmp_path / "s1.pickle").read_bytes())
+    assert list(carried) == ["en"]
+    _run_round(second, carried, tmp_path / "r2.pickle", tmp_path / "s2.pickle")
+
+    batch = pickle.loads((tmp_path / "batch.pickle").read_bytes())
+    rounds = {**pickle.loads((tmp_path / "r1.pickle").read_bytes()), **pickle.loads((tmp_path / "r2.pickle").read_bytes())}
+    assert rounds == batch
+    # Some event founded in round 1 took articles in round 2.
+    first_ids = {article.article_id for article in first}
+    founded_in_first = {event for article_id, event in rounds.items() if article_id in first_ids}
+    assert any(rounds[a.article_id] in founded_in_first for a in second)

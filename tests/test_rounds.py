@@ -29,6 +29,19 @@ def server():
     feed_server.stop()
 
 
+_STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_run_outlives_its_test():
+    yield
+    while _STARTED:
+        process = _STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 class RunningNewsbeam:
     """`newsbeam run ...` in the background, its stderr collected line by line."""
 
@@ -36,6 +49,7 @@ class RunningNewsbeam:
         self.process = subprocess.Popen(
             [NEWSBEAM, "run", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
+        _STARTED.append(self.process)
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -149,11 +163,11 @@ def test_an_interrupted_round_publishes_nothing_and_is_done_again(tmp_path):
     run.process.send_signal(signal.SIGINT)
     code, _, stderr = run.finish()
     assert code == 130, stderr[-4000:]
-    if "round 1 " in stderr:
-        pytest.fail("round 1 finished before the interrupt; this machine is faster than the test assumes")
-    assert not output.exists() or not list(output.glob("event_id=*/**/*.parquet"))
     assert not output.exists() or not [p for p in output.iterdir() if p.name.startswith(".staging-")]
+    if "round 1 " not in stderr:  # interrupted inside the round (the usual case): nothing of it is visible
+        assert not output.exists() or not list(output.glob("event_id=*/**/*.parquet"))
 
+    # Either way, the next start completes the work: every file once, counts conserved.
     code, stdout, stderr = RunningNewsbeam(*args, "--max-rounds", "1").finish()
     assert code == 0, stderr[-4000:]
     assert len(_rows(output)) == 5

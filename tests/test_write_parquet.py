@@ -139,3 +139,113 @@ def test_a_failed_run_publishes_nothing_and_keeps_the_old_output(tmp_path):
     after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and STAGING_PREFIX not in str(p)}
     assert after == before
     assert read_manifest(str(tmp_path))["run_id"] == "good"
+
+
+# ---------------------------------------------------------------- append mode (rounds of a local streaming run)
+
+
+def _append(output: pathlib.Path, articles, dead, round_tag: str, state=()):
+    from transforms.write_parquet import AppendRound, read_state
+
+    previous = read_manifest(str(output)) if (output / MANIFEST_NAME).exists() else {}
+    append = AppendRound(
+        round_tag=round_tag,
+        previous_manifest=previous,
+        carried_state={"feeds": read_state(str(output), "feeds")},
+        state_updates={"files": {"pattern": round_tag}},
+    )
+    with TestPipeline(runner=BATCH_RUNNER) as p:
+        {
+            "articles": p | "Articles" >> beam.Create(articles).with_output_types(Article),
+            "dead_letters": p | "Dead" >> beam.Create(dead),
+            "records_read": p | "Read" >> beam.Create([len(articles) + len(dead)]),
+            "state": p | "State" >> beam.Create(list(state)),
+        } | WriteParquet(str(output), round_tag, append=append)
+
+
+def test_append_rounds_add_files_counts_and_state_and_a_batch_run_replaces_them(tmp_path):
+    from transforms.write_parquet import read_state
+
+    output = tmp_path / "out"
+    _append(output, ARTICLES[:2], [], "r1", state=[("feeds", "http://a/feed", "state-1")])
+    _append(output, ARTICLES[2:], DEAD, "r2", state=[("feeds", "http://b/feed", "state-2")])
+
+    files = _relative_files(output)
+    assert "event_id=ev-1/date=2025-10-30/part-r1-00000.parquet" in files
+    assert "event_id=ev-1/date=2025-10-31/part-r2-00000.parquet" in files
+    assert "_dead_letters/part-r2-00000.parquet" in files
+    manifest = read_manifest(str(output))
+    assert (manifest["mode"], manifest["rounds"], manifest["round_tag"]) == ("append", 2, "r2")
+    assert (manifest["records_read"], manifest["rows_written"], manifest["dead_letters"]) == (6, 5, 1)
+    assert manifest["last_round"] == {"records_read": 4, "rows_written": 3, "dead_letters": 1}
+    counts = check_output(str(output), manifest)
+    assert counts.conserved, counts.problems
+    # Carried entries stay, new ones join them; launcher updates replace theirs.
+    assert read_state(str(output), "feeds") == {"http://a/feed": "state-1", "http://b/feed": "state-2"}
+    assert read_state(str(output), "files") == {"pattern": "r2"}
+    assert duckdb.sql(
+        f"select count(*) from read_parquet('{output}/event_id=*/date=*/*.parquet', hive_partitioning=true)"
+    ).fetchall()[0][0] == 5
+
+    _write(output, ARTICLES[:1], [], "batch")
+    assert not (output / "_state").exists()
+    assert read_manifest(str(output))["mode"] == "replace"
+    assert [f for f in _relative_files(output) if f.endswith(".parquet")] == [
+        "_dead_letters/part-00000.parquet",
+        "event_id=ev-1/date=2025-10-30/part-00000.parquet",
+    ]
+
+
+# ---------------------------------------------------------------- windows (unbounded runs)
+
+
+def test_unbounded_input_is_published_window_by_window(tmp_path):
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+    from apache_beam.testing.test_stream import TestStream
+
+    from tests.conftest import STREAMING_RUNNER
+    from transforms.write_parquet import WINDOWS_DIR, windowed_manifest
+
+    output = tmp_path / "out"
+    config = OutputConfig(window_s=0.05)  # short windows: the elements land in several
+    options = PipelineOptions(runner=STREAMING_RUNNER)
+    options.view_as(StandardOptions).streaming = True
+
+    # One TestStream (the local streaming runner takes one): every record read,
+    # then what became of it, arriving over time.
+    events = TestStream()
+    for index, element in enumerate([*ARTICLES, *DEAD]):
+        kind = "article" if isinstance(element, Article) else "dead"
+        events = events.add_elements([("record", index), (kind, element)]).advance_processing_time(1)
+    events = events.advance_watermark_to_infinity()
+
+    with TestPipeline(runner=STREAMING_RUNNER, options=options) as p:
+        arriving = p | events | "Slowly" >> beam.Map(_slowly)
+        {
+            "articles": arriving | "Articles" >> beam.FlatMap(lambda e: [e[1]] if e[0] == "article" else []),
+            "dead_letters": arriving | "Dead" >> beam.FlatMap(lambda e: [e[1]] if e[0] == "dead" else []),
+            "records_read": arriving | "Records" >> beam.FlatMap(lambda e: [e[1]] if e[0] == "record" else []),
+        } | WriteParquet(str(output), "stream", config)
+
+    manifest = windowed_manifest(str(output))
+    assert manifest["windows"] >= 2, manifest
+    assert (manifest["records_read"], manifest["rows_written"], manifest["dead_letters"]) == (6, 5, 1)
+    assert manifest["dead_letters_by_reason"] == {"read.jsonl/invalid_json": 1}
+    counts = check_output(str(output), manifest)
+    assert counts.conserved, counts.problems
+    files = _relative_files(output)
+    assert all(
+        f.startswith((WINDOWS_DIR + "/", "_dead_letters/part-w", "event_id=")) for f in files
+    ), files
+    assert not any(f.startswith(STAGING_PREFIX) for f in files)
+    rows = duckdb.sql(
+        f"select article_id, event_id from read_parquet('{output}/event_id=*/date=*/*.parquet', hive_partitioning=true)"
+    ).fetchall()
+    assert sorted(rows) == sorted((a.article_id, a.event_id) for a in ARTICLES)
+
+
+def _slowly(article):
+    import time
+
+    time.sleep(0.1)  # so consecutive articles land in different windows
+    return article

@@ -527,10 +527,14 @@ class ReadFileDumps(beam.PTransform):
         patterns: list[str],
         config: Optional[ReadConfig] = None,
         ingested_at: Optional[dt.datetime] = None,
+        watch=None,
     ):
+        """`watch` (a `WatchConfig`): unbounded, the patterns are watched for new
+        files (`transforms.watch_folders.WatchFolders`) instead of listed once."""
         super().__init__()
         if isinstance(patterns, str) or not patterns:
             raise ValueError("ReadFileDumps needs a non-empty list of glob patterns")
+        self._watch = watch
         ingested_at = ingested_at or dt.datetime.now(UTC)
         if ingested_at.tzinfo is None:
             raise ValueError("ingested_at must be timezone-aware")
@@ -539,14 +543,22 @@ class ReadFileDumps(beam.PTransform):
         self._ingested_at = ingested_at.astimezone(UTC)
 
     def expand(self, pbegin: beam.pvalue.PBegin):
-        # A bounded, batch-style source: Create is how its patterns enter the graph.
+        if self._watch is not None:
+            from transforms.watch_folders import WatchFolders
+
+            matches = pbegin | "WatchFolders" >> WatchFolders(self._patterns, self._watch)
+        else:
+            # A bounded, batch-style source: Create is how its patterns enter the graph.
+            matches = (
+                pbegin
+                | "Patterns" >> beam.Create(self._patterns)
+                | "MatchFiles" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
+                | "KeyByPath" >> beam.Map(_path_and_match).with_output_types(tuple[str, FileMetadata])
+                | "GroupByPath" >> beam.GroupByKey()
+                | "OneMatchPerPath" >> beam.Map(_one_match).with_output_types(FileMetadata)
+            )
         outputs = (
-            pbegin
-            | "Patterns" >> beam.Create(self._patterns)
-            | "MatchFiles" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
-            | "KeyByPath" >> beam.Map(_path_and_match).with_output_types(tuple[str, FileMetadata])
-            | "GroupByPath" >> beam.GroupByKey()
-            | "OneMatchPerPath" >> beam.Map(_one_match).with_output_types(FileMetadata)
+            matches
             | "OpenFiles" >> fileio.ReadMatches(skip_directories=True)
             | "ParseRecords"
             >> beam.ParDo(ParseDumpFileFn(self._config, self._ingested_at))

@@ -36,6 +36,21 @@ after the data files and before `_run.json`, so a round that does not reach its
 publish step leaves data and state as the previous round left them and is
 simply done again. A batch (replace) run removes `_state/`.
 
+Windowed mode (unbounded input: `--streaming` on Dataflow, Flink, ...): rows are
+stamped with the time they reach the writer (landing time) and cut into fixed
+windows of `window_s` seconds; each window (and each late pane of it) is
+staged and then published on its own: its files are
+`part-w<window start, UTC>-<pane>-NNNNN.parquet` in the usual partitions, and a
+window manifest `DIR/_windows/<window start>-<pane>-<id>.json` (counts, dead
+letters by reason, files) is written after its files. Records read are
+counted per landing window in `DIR/_windows/<window start>-read-<id>.json`.
+Landing time, not publication time, so an article published days ago that
+arrives now is written now rather than dropped as late data; late panes
+(`allowed_lateness_s`) are published as extra panes, never dropped.
+`counts.check_output` sums the window manifests; rows in = rows written +
+dead letters holds over all windows once the pipeline is drained (a record
+read in one window may be written in the next).
+
 Paths go through Beam's `FileSystems`, so DIR may be local or `gs://...`.
 
 Run locally:  newsbeam run --output out
@@ -60,6 +75,7 @@ import pyarrow.parquet as pq
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
+from apache_beam.transforms import trigger, window
 from pydantic import BaseModel, ConfigDict, Field
 
 from transforms.dead_letters import METRICS_NAMESPACE
@@ -74,6 +90,7 @@ from transforms.schema import (
 
 DEAD_LETTER_DIR = "_dead_letters"
 STATE_DIR = "_state"
+WINDOWS_DIR = "_windows"
 MANIFEST_NAME = "_run.json"
 STAGING_PREFIX = ".staging-"
 ARTICLE_GLOB = "event_id=*/date=*/*.parquet"
@@ -90,6 +107,12 @@ class OutputConfig(BaseModel):
     )
     compression: str = Field("zstd", description="Parquet compression codec (zstd, snappy, gzip, none).")
     row_group_rows: int = Field(10_000, gt=0, description="Rows per Parquet row group.")
+    window_s: float = Field(
+        60.0, gt=0, description="Unbounded runs: seconds of landing time per output window (one atomic publish each)."
+    )
+    allowed_lateness_s: float = Field(
+        86400.0, ge=0, description="Unbounded runs: how long a window accepts late rows (as extra panes)."
+    )
 
 
 class StagedFile(NamedTuple):
@@ -99,6 +122,7 @@ class StagedFile(NamedTuple):
     staged_path: str
     rows: int
     kind: str  # "articles" or "dead_letters"
+    reasons: tuple = ()  # dead letters: (step/reason, count) pairs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,22 +178,37 @@ def _chunks(rows: list, size: int) -> Iterable[tuple[int, list]]:
         yield index, rows[start : start + size]
 
 
+def _window_start(window) -> str:
+    return dt.datetime.fromtimestamp(float(window.start), dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+
+
+def window_file_prefix(window, pane) -> str:
+    """`part-w<start, to the microsecond>-<pane index>-` for a window's files (unbounded runs)."""
+    return f"part-w{_window_start(window)}-{pane.index if pane is not None else 0}-"
+
+
 class _StagePartitionFn(beam.DoFn):
     """Write one partition's rows (already grouped) as sorted, capped files."""
 
-    def __init__(self, stage_root: str, config: OutputConfig, file_prefix: str = "part-"):
+    def __init__(self, stage_root: str, config: OutputConfig, file_prefix: Optional[str] = "part-"):
         self._stage_root = stage_root
         self._config = config
-        self._file_prefix = file_prefix
+        self._file_prefix = file_prefix  # None: named after the window and pane
         self._files = Metrics.counter(METRICS_NAMESPACE, "parquet_files_staged")
 
-    def process(self, element: tuple[str, Iterable[Article]]):
+    def process(
+        self,
+        element: tuple[str, Iterable[Article]],
+        window=beam.DoFn.WindowParam,
+        pane=beam.DoFn.PaneInfoParam,
+    ):
+        prefix = self._file_prefix if self._file_prefix is not None else window_file_prefix(window, pane)
         partition, articles = element
         ordered = sorted(articles, key=lambda a: a.article_id)
         if not ordered:
             return
         for index, chunk in _chunks(ordered, self._config.max_rows_per_file):
-            relative = f"{partition}/{self._file_prefix}{index:05d}.parquet"
+            relative = f"{partition}/{prefix}{index:05d}.parquet"
             staged = join(self._stage_root, relative)
             table = pa.Table.from_pylist([article_to_row(a) for a in chunk], schema=ARTICLE_SCHEMA)
             _write_table(table, staged, self._config)
@@ -178,22 +217,29 @@ class _StagePartitionFn(beam.DoFn):
 
 
 class _StageDeadLettersFn(beam.DoFn):
-    def __init__(self, stage_root: str, config: OutputConfig, file_prefix: str = "part-"):
+    def __init__(self, stage_root: str, config: OutputConfig, file_prefix: Optional[str] = "part-"):
         self._stage_root = stage_root
         self._config = config
-        self._file_prefix = file_prefix
+        self._file_prefix = file_prefix  # None: named after the window and pane
 
-    def process(self, element: tuple[str, Iterable[DeadLetter]]):
+    def process(
+        self,
+        element: tuple[str, Iterable[DeadLetter]],
+        window=beam.DoFn.WindowParam,
+        pane=beam.DoFn.PaneInfoParam,
+    ):
+        prefix = self._file_prefix if self._file_prefix is not None else window_file_prefix(window, pane)
         _, letters = element
         ordered = sorted(letters, key=lambda d: (d.step, d.reason, d.source_ref, d.raw))
         for index, chunk in _chunks(ordered, self._config.max_rows_per_file):
             if not chunk:
                 continue
-            relative = f"{DEAD_LETTER_DIR}/{self._file_prefix}{index:05d}.parquet"
+            relative = f"{DEAD_LETTER_DIR}/{prefix}{index:05d}.parquet"
             staged = join(self._stage_root, relative)
             table = pa.Table.from_pylist([dead_letter_to_row(d) for d in chunk], schema=DEAD_LETTER_SCHEMA)
             _write_table(table, staged, self._config)
-            yield StagedFile(relative, staged, len(chunk), "dead_letters")
+            reasons = tuple(sorted(collections.Counter(dead_letter_key(d) for d in chunk).items()))
+            yield StagedFile(relative, staged, len(chunk), "dead_letters", reasons)
 
 
 def _existing_outputs(output_dir: str) -> list[str]:
@@ -365,6 +411,103 @@ def _remove_state(output_dir: str) -> None:
         FileSystems.delete(leftovers)
 
 
+def _write_json(output_dir: str, staging_id: str, relative: str, content: dict) -> None:
+    """Write a small JSON file atomically: staged, then renamed into place."""
+    temporary = join(staging_dir(output_dir, staging_id), posixpath.basename(relative))
+    _ensure_dir(posixpath.dirname(temporary))
+    with FileSystems.create(temporary, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        handle.write(json.dumps(content, indent=2).encode("utf-8"))
+    final = join(output_dir, relative)
+    _ensure_dir(posixpath.dirname(final))
+    FileSystems.rename([temporary], [final])
+
+
+def _window_name(window, pane=None) -> str:
+    start = _window_start(window)
+    return start if pane is None else f"{start}-{pane.index}"
+
+
+class _PublishWindowFn(beam.DoFn):
+    """One window pane's staged files into place, then its manifest (unbounded runs)."""
+
+    def __init__(self, output_dir: str, staging_id: str):
+        self._output_dir = output_dir
+        self._staging_id = staging_id
+        self._published = Metrics.counter(METRICS_NAMESPACE, "windows_published")
+
+    def process(self, staged: list, window=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam):
+        import uuid
+
+        staged = sorted(staged, key=lambda s: s.relative_path)
+        finals = [join(self._output_dir, s.relative_path) for s in staged]
+        for final in finals:
+            _ensure_dir(posixpath.dirname(final))
+        with _interrupts_deferred():
+            if staged:
+                FileSystems.rename([s.staged_path for s in staged], finals)
+            missing = [f for f in finals if not FileSystems.exists(f)]
+            if missing:
+                raise IOError(f"publish lost {len(missing)} file(s), e.g. {missing[0]}")
+            by_reason = collections.Counter()
+            for s in staged:
+                by_reason.update(dict(s.reasons))
+            manifest = {
+                "window": [_iso(window.start), _iso(window.end)],
+                "pane": pane.index if pane is not None else 0,
+                "published_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+                "rows_written": sum(s.rows for s in staged if s.kind == "articles"),
+                "dead_letters": sum(s.rows for s in staged if s.kind == "dead_letters"),
+                "dead_letters_by_reason": dict(sorted(by_reason.items())),
+                "files": [{"path": s.relative_path, "rows": s.rows, "kind": s.kind} for s in staged],
+            }
+            name = f"{WINDOWS_DIR}/{_window_name(window, pane)}-{uuid.uuid4().hex[:8]}.json"
+            _write_json(self._output_dir, self._staging_id, name, manifest)
+        self._published.inc()
+        yield manifest
+
+
+class _RecordReadCountFn(beam.DoFn):
+    """Records read in one landing window, as `_windows/<start>-read-<id>.json`."""
+
+    def __init__(self, output_dir: str, staging_id: str):
+        self._output_dir = output_dir
+        self._staging_id = staging_id
+
+    def process(self, count: int, window=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam):
+        import uuid
+
+        name = f"{WINDOWS_DIR}/{_window_name(window)}-read-{uuid.uuid4().hex[:8]}.json"
+        _write_json(self._output_dir, self._staging_id, name, {"window": [_iso(window.start), _iso(window.end)], "records_read": count})
+        yield count
+
+
+def _iso(timestamp) -> str:
+    return dt.datetime.fromtimestamp(float(timestamp), dt.timezone.utc).isoformat()
+
+
+def windowed_manifest(output_dir: str) -> Optional[dict]:
+    """The totals of an unbounded run's window manifests, shaped like `_run.json` (None if there are none)."""
+    paths = [m.path for r in FileSystems.match([join(output_dir, WINDOWS_DIR, "*.json")]) for m in r.metadata_list]
+    if not paths:
+        return None
+    totals = {"records_read": 0, "rows_written": 0, "dead_letters": 0}
+    by_reason: collections.Counter = collections.Counter()
+    files: list = []
+    windows = 0
+    for path in sorted(paths):
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            content = json.loads(handle.read().decode("utf-8"))
+        if "records_read" in content:
+            totals["records_read"] += content["records_read"]
+            continue
+        windows += 1
+        totals["rows_written"] += content["rows_written"]
+        totals["dead_letters"] += content["dead_letters"]
+        by_reason.update(content["dead_letters_by_reason"])
+        files.extend(content["files"])
+    return {"mode": "windows", "windows": windows, **totals, "dead_letters_by_reason": dict(by_reason), "files": files}
+
+
 def cleanup_staging(output_dir: str, run_id: str) -> None:
     """Remove the run's staging folder, whatever state it is in."""
     root = staging_dir(output_dir, run_id)
@@ -412,7 +555,14 @@ class WriteParquet(beam.PTransform):
         self._config = config or OutputConfig()
         self._append = append
 
+    def _is_unbounded(self, inputs) -> bool:
+        return any(not pcoll.is_bounded for pcoll in inputs.values())
+
     def expand(self, inputs):
+        if self._is_unbounded(inputs):
+            if self._append is not None:
+                raise ValueError("WriteParquet: append rounds are bounded; unbounded input is written in windows")
+            return self._expand_windowed(inputs)
         articles = inputs["articles"]
         dead_letters = inputs["dead_letters"]
         records_read = inputs["records_read"]
@@ -457,3 +607,58 @@ class WriteParquet(beam.PTransform):
                 emitted=beam.pvalue.AsList(state),
             )
         )
+
+    def _expand_windowed(self, inputs):
+        """Unbounded input: fixed landing-time windows, each pane published on its own.
+
+        `records_read` is then the stream of records read (any elements), counted
+        per window, not one number.
+        """
+        config = self._config
+        stage_root = staging_dir(self._output_dir, self._run_id)
+        windowing = dict(
+            trigger=trigger.AfterWatermark(late=trigger.AfterCount(1)),
+            accumulation_mode=trigger.AccumulationMode.DISCARDING,
+            allowed_lateness=config.allowed_lateness_s,
+        )
+
+        def landed(label, pcoll):
+            return (
+                pcoll
+                | f"{label}LandingTime" >> beam.Map(_at_landing_time)
+                | f"{label}Windows" >> beam.WindowInto(window.FixedWindows(config.window_s), **windowing)
+            )
+
+        staged_articles = (
+            landed("Articles", inputs["articles"])
+            | "KeyByPartition"
+            >> beam.Map(lambda a: (partition_path(a.event_id, a.date_partition), a)).with_output_types(
+                tuple[str, Article]
+            )
+            | "GroupPartitions" >> beam.GroupByKey()
+            | "StagePartitions" >> beam.ParDo(_StagePartitionFn(stage_root, config, None))
+        )
+        staged_dead = (
+            landed("DeadLetters", inputs["dead_letters"])
+            | "KeyDeadLetters" >> beam.Map(lambda d: (DEAD_LETTER_DIR, d)).with_output_types(tuple[str, DeadLetter])
+            | "GroupDeadLetters" >> beam.GroupByKey()
+            | "StageDeadLetters" >> beam.ParDo(_StageDeadLettersFn(stage_root, config, None))
+        )
+        _ = (
+            landed("Records", inputs["records_read"])
+            | "CountRecordsPerWindow" >> beam.CombineGlobally(beam.combiners.CountCombineFn()).without_defaults()
+            | "RecordReadCount" >> beam.ParDo(_RecordReadCountFn(self._output_dir, self._run_id))
+        )
+        return (
+            (staged_articles, staged_dead)
+            | "AllStagedFiles" >> beam.Flatten()
+            | "CollectStagedPerWindow" >> beam.CombineGlobally(beam.combiners.ToListCombineFn()).without_defaults()
+            | "PublishWindow" >> beam.ParDo(_PublishWindowFn(self._output_dir, self._run_id))
+        )
+
+
+def _at_landing_time(element):
+    """The element stamped with the time it reached the writer."""
+    import time
+
+    return window.TimestampedValue(element, time.time())
