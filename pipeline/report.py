@@ -106,7 +106,14 @@ def collect(output_dir: str) -> dict[str, Any]:
     """Everything the page shows, read from the output with DuckDB."""
     connection = connect(output_dir)
     manifest_path = pathlib.Path(output_dir) / "_run.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text())
+    else:  # an unbounded run's output: the totals of its window manifests
+        from transforms.write_parquet import windowed_manifest
+
+        manifest = windowed_manifest(str(output_dir)) or {}
+        if manifest:
+            manifest["conserved"] = manifest["records_read"] == manifest["rows_written"] + manifest["dead_letters"]
 
     events = records(connection.sql(f"select * from events limit {MAX_EVENTS}"))
     story_rows = records(

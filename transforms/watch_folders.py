@@ -24,7 +24,8 @@ The rule here instead, per glob pattern (state keyed by pattern):
 A listing that fails (a folder not there yet, a permission error) emits
 nothing, keeps the state, and is counted (`newsbeam/watch.listing_errors`).
 
-Composing with the file reader (the lead wires this for `--streaming`):
+Composing with the file reader (`ReadFileDumps(..., watch=WatchConfig())`, which
+`newsbeam run --streaming` uses on a streaming runner):
 
     files = p | "WatchInputs" >> WatchFolders(["dumps/**"], WatchConfig())
     readable = files | "OpenFiles" >> fileio.ReadMatches(skip_directories=True)
