@@ -184,3 +184,11 @@ def test_the_same_input_gives_the_same_ids_in_any_arrival_order(ecbplus_by_event
     forward = dict((a.article_id, e) for a, e in clustering.cluster_in_order(articles, PARAMS))
     backward = dict((a.article_id, e) for a, e in clustering.cluster_in_order(articles[::-1], PARAMS))
     assert forward == backward
+
+
+def test_languages_whose_tokenizer_is_not_installed_fall_back_instead_of_failing():
+    # wordfreq needs MeCab for Japanese; without it the article must still get features.
+    features = clustering.article_features(
+        "新型iPhoneの販売", "先日、不正に改造したiPhoneを販売したとして、男性が逮捕されました。", "ja", (), clustering.ClusteringParams()
+    )
+    assert features.terms

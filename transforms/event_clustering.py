@@ -194,9 +194,20 @@ def wordfreq_language(language: Optional[str]) -> str:
     return code if code in _SUPPORTED_LANGUAGES else FALLBACK_LANGUAGE
 
 
+# Languages whose wordfreq tokenizer is an optional package that is not
+# installed (Japanese and Korean need MeCab, Chinese jieba): their words are
+# looked up in the fallback table instead of failing the article.
+_LANGUAGES_WITHOUT_TOKENIZER: set[str] = set()
+
+
 @functools.lru_cache(maxsize=500_000)
 def _zipf(term: str, language: str) -> float:
-    return wordfreq.zipf_frequency(term, language)
+    if language not in _LANGUAGES_WITHOUT_TOKENIZER:
+        try:
+            return wordfreq.zipf_frequency(term, language)
+        except ImportError:
+            _LANGUAGES_WITHOUT_TOKENIZER.add(language)
+    return wordfreq.zipf_frequency(term, FALLBACK_LANGUAGE)
 
 
 def _normalise_word(token: str) -> str:
