@@ -66,8 +66,10 @@ class RunningNewsbeam:
             time.sleep(0.1)
 
     def finish(self, timeout: float = 240) -> tuple[int, str, str]:
-        stdout, _ = self.process.communicate(timeout=timeout)
-        self._reader.join(timeout=5)
+        # Not communicate(): it would read stderr too, racing the reader thread for its last lines.
+        stdout = self.process.stdout.read()
+        self.process.wait(timeout=timeout)
+        self._reader.join(timeout=30)
         return self.process.returncode, stdout, "".join(self.lines)
 
 
@@ -132,7 +134,7 @@ def test_watched_folder_rounds_carry_copies_and_events_and_stop_cleanly_on_ctrl_
     code, stdout, stderr = run.finish()
 
     assert code == 130, stderr[-4000:]
-    assert "stopped after" in stderr
+    assert "stopped after" in stderr, stderr[-3000:]
     assert not [p for p in output.iterdir() if p.name.startswith(".staging-")]
     manifest = read_manifest(str(output))
     counts = check_output(str(output), manifest)
