@@ -102,10 +102,11 @@ def run_command(argv: Sequence[str]) -> int:
     streaming = bool(standard.streaming)
     standard.runner = resolve_runner(standard.runner, streaming)
 
-    if args.max_rounds is not None and not (streaming and standard.runner == STREAMING_LOCAL_RUNNER):
+    local_streaming = streaming and standard.runner == STREAMING_LOCAL_RUNNER
+    if args.max_rounds is not None and not local_streaming:
         print("newsbeam: --max-rounds is for --streaming on the local runner", file=sys.stderr)
         return 2
-    if streaming and standard.runner == STREAMING_LOCAL_RUNNER:
+    if local_streaming:
         # Beam 2.77's in-process runners cannot run an unbounded source (the
         # BundleBasedDirectRunner fails on PeriodicImpulse, the FnApiRunner runs
         # stage by stage): stream in bounded rounds instead (pipeline/rounds.py).
@@ -115,10 +116,10 @@ def run_command(argv: Sequence[str]) -> int:
         standard.streaming = False
         standard.runner = BATCH_LOCAL_RUNNER
         watched = list(args.input)  # no sample in streaming: watch what was asked for
-        plan = plan_rounds(config, feeds, bool(watched), args.max_rounds)
         if not watched and not (feeds or config.feeds.sources):
             print("newsbeam: --streaming needs --input folders to watch or feeds to poll", file=sys.stderr)
             return 2
+        plan = plan_rounds(config, feeds, bool(watched), args.max_rounds)
         return run_rounds(args.output, options, config, watched, feeds, plan, f"{BATCH_LOCAL_RUNNER} rounds")
 
     input_files = _count_input_files(inputs)

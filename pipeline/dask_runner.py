@@ -71,13 +71,18 @@ def _forget_other_runs(run_token: str) -> None:
             pass
 
 
-def _apply_dofn_to_bundle(items, signature, window_fn, invoker_kwargs, dofn_key=None, side_specs=(), *side_values):
+def _apply_dofn_to_bundle(items, signature, window_fn, invoker_kwargs, dofn_key, side_specs, *side_values):
     """Run a DoFn over one Dask partition; tagged values keep their tag.
 
-    Two differences from Beam's `apply_dofn_to_bundle`: every bundle gets its
-    own receivers (Beam shares one list across all bundles and every
-    recomputation of the bag, so values repeat when a bag has several
-    consumers), and values emitted in `finish_bundle` are kept.
+    Differences from Beam's `apply_dofn_to_bundle`: every bundle gets its own
+    receivers (Beam shares one list across all bundles and every recomputation
+    of the bag, so values repeat when a bag has several consumers); values
+    emitted in `finish_bundle` are kept; the DoFn (`dofn_key`: run token, step
+    token) is set up once per worker thread and kept for later bundles; side
+    inputs arrive as computed values (`side_values`, one list per
+    `side_specs` entry), not as bags to compute in the task; each item is
+    windowed here rather than by a separate `map` step, whose one-pass
+    iterator a second reader of the same bag would find empty.
     """
     if side_specs:
         invoker_kwargs = dict(
@@ -97,21 +102,17 @@ def _apply_dofn_to_bundle(items, signature, window_fn, invoker_kwargs, dofn_key=
         process_yields_batches=False,
         process_batch_yields_elements=False,
     )
-    if dofn_key:
-        _forget_other_runs(dofn_key[0])
+    _forget_other_runs(dofn_key[0])
     cache_key = (dofn_key, threading.get_ident())
-    cached = _SET_UP_DOFNS.get(cache_key) if dofn_key else None
+    cached = _SET_UP_DOFNS.get(cache_key)
     invoker = DoFnInvoker.create_invoker(cached or signature, handler, **invoker_kwargs)
     if cached is None:
         invoker.invoke_setup()
-        if dofn_key:
-            _SET_UP_DOFNS[cache_key] = signature
+        _SET_UP_DOFNS[cache_key] = signature
     invoker.invoke_start_bundle()
     for item in items:
         invoker.invoke_process(get_windowed_value(item, window_fn))
     invoker.invoke_finish_bundle()
-    if not dofn_key:
-        invoker.invoke_teardown()
     return [
         TaggedOutput(v.tag, v.value.value) if isinstance(v, TaggedOutput) else v.value
         for v in receivers.values

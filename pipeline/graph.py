@@ -29,8 +29,8 @@ from pipeline.progress import TapArticlesDone, TapDeadLetters, TapRecordsRead
 from transforms.clean import CleanArticles
 from transforms.dedup import DedupSyndicated
 from transforms.entities import TagEntities
-from transforms.events import AssignEvents
-from transforms.read_feeds import ReadFeeds
+from transforms.events import EVENT_STATE_NAME, AssignEvents
+from transforms.read_feeds import FEED_STATE_NAME, ReadFeeds
 from transforms.read_files import ReadFileDumps
 from transforms.schema import Article
 from transforms.write_parquet import AppendRound, WriteParquet
@@ -40,11 +40,17 @@ from transforms.write_parquet import AppendRound, WriteParquet
 class RoundCarry:
     """What one round of a local streaming run takes over from the rounds before it."""
 
-    append: AppendRound
+    append: AppendRound  # its carried_state holds the feed and event state the round starts from
     tick_s: float
-    feed_state: dict = dataclasses.field(default_factory=dict)
-    event_state: dict = dataclasses.field(default_factory=dict)
     references: list[Article] = dataclasses.field(default_factory=list)
+
+    @property
+    def feed_state(self) -> dict:
+        return self.append.carried_state.get(FEED_STATE_NAME, {})
+
+    @property
+    def event_state(self) -> dict:
+        return self.append.carried_state.get(EVENT_STATE_NAME, {})
 
 
 @dataclasses.dataclass(frozen=True)

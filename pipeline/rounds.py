@@ -91,11 +91,6 @@ def plan_rounds(config, feeds: Sequence[str], has_inputs: bool, max_rounds: Opti
     )
 
 
-def _escape(path: str) -> str:
-    """A path as a glob pattern matching only itself ([, *, ? are pattern characters)."""
-    return glob.escape(path)
-
-
 def list_new_files(patterns: Sequence[str], seen: dict, settle_s: float) -> tuple[list[str], dict]:
     """(paths to read this round, the next files state) under the watch rule."""
     from apache_beam.io.filesystems import FileSystems
@@ -183,6 +178,7 @@ def run_rounds(
         file=sys.stderr,
     )
     round_tag = None
+    in_round = False
     try:
         while plan.max_rounds is None or rounds_done < plan.max_rounds:
             tick = started + rounds_done * plan.interval_s
@@ -197,28 +193,23 @@ def run_rounds(
             files_state = read_state(output_dir, FILES_STATE)
             new_paths, next_files_state = list_new_files(inputs, files_state, config.watch.settle_s)
             if not new_paths and not has_feeds:
-                if next_files_state != files_state and previous:
-                    pass  # listings changed but nothing to read: the state is published with the next round
-                continue
+                continue  # the listing is taken again next round; nothing to publish
+            in_round = True
             now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
             carry = RoundCarry(
                 append=AppendRound(
                     round_tag=round_tag,
                     previous_manifest=previous,
-                    carried_state={
-                        FEED_STATE_NAME: read_state(output_dir, FEED_STATE_NAME),
-                        EVENT_STATE_NAME: read_state(output_dir, EVENT_STATE_NAME),
-                    },
+                    carried_state={name: read_state(output_dir, name) for name in (FEED_STATE_NAME, EVENT_STATE_NAME)},
                     state_updates={FILES_STATE: next_files_state},
                 ),
                 tick_s=tick,
-                feed_state=read_state(output_dir, FEED_STATE_NAME),
-                event_state=read_state(output_dir, EVENT_STATE_NAME),
                 references=load_references(output_dir, config.dedup.retention_days) if previous else [],
             )
             pipeline = beam.Pipeline(options=options)
             build_pipeline(
-                pipeline, Sources(tuple(_escape(p) for p in new_paths), tuple(feeds)), output_dir, config,
+                # Escaped: a path holding [, * or ? must match only itself.
+                pipeline, Sources(tuple(glob.escape(p) for p in new_paths), tuple(feeds)), output_dir, config,
                 round_tag, now, carry=carry,
             )
             try:
@@ -230,6 +221,7 @@ def run_rounds(
                 raise
             finally:
                 cleanup_staging(output_dir, round_tag)
+            in_round = False
             manifest = read_manifest(output_dir)
             last = manifest.get("last_round", {})
             print(
@@ -240,12 +232,15 @@ def run_rounds(
                 flush=True,
             )
     except KeyboardInterrupt:
+        manifest_path = join(output_dir, MANIFEST_NAME)
+        if in_round and FileSystems.exists(manifest_path) and read_manifest(output_dir).get("round_tag") == round_tag:
+            in_round = False  # stopped just after its publish step: the round is complete
         print(
             f"newsbeam: stopped after {rounds_done} round(s); "
-            + ("the round in progress was not published and will be done again" if round_tag else "nothing was running"),
+            + ("the round in progress was not published and will be done again" if in_round else "between rounds"),
             file=sys.stderr,
         )
-        if round_tag:
+        if in_round:
             cleanup_staging(output_dir, round_tag)
         interrupted = True
     else:

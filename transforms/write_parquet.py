@@ -300,6 +300,33 @@ def read_state(output_dir: str, name: str) -> dict:
         return pickle.loads(handle.read())
 
 
+def _move_into_place(staged: list[StagedFile], output_dir: str) -> None:
+    """Rename staged files to their final paths; raises if one did not arrive.
+
+    Beam's local rename can fail without a word when a folder is missing, so
+    folders are made first and every file is checked after.
+    """
+    finals = [join(output_dir, s.relative_path) for s in staged]
+    for final in finals:
+        _ensure_dir(posixpath.dirname(final))
+    if staged:
+        FileSystems.rename([s.staged_path for s in staged], finals)
+    missing = [f for f in finals if not FileSystems.exists(f)]
+    if missing:
+        raise IOError(f"publish lost {len(missing)} file(s), e.g. {missing[0]}")
+
+
+def _file_entries(staged: list[StagedFile]) -> list[dict]:
+    return [{"path": s.relative_path, "rows": s.rows, "kind": s.kind} for s in staged]
+
+
+def _dead_letters_by_reason(staged: list[StagedFile]) -> collections.Counter:
+    by_reason: collections.Counter = collections.Counter()
+    for s in staged:
+        by_reason.update(dict(s.reasons))
+    return by_reason
+
+
 def _add_counts(previous: dict, key: str, value: int) -> int:
     return int(previous.get(key, 0)) + value
 
@@ -309,7 +336,6 @@ def publish(
     output_dir: str,
     run_id: str,
     records_read: int,
-    dead_letters_by_reason: dict[str, int],
     append: Optional[AppendRound] = None,
     emitted_state: Iterable[tuple] = (),
 ) -> dict:
@@ -319,7 +345,7 @@ def publish(
     Ctrl-C waits until the step is done (files, state and manifest agree).
     """
     with _interrupts_deferred():
-        return _publish(staged, output_dir, run_id, records_read, dead_letters_by_reason, append, emitted_state)
+        return _publish(staged, output_dir, run_id, records_read, append, emitted_state)
 
 
 @contextlib.contextmanager
@@ -342,22 +368,15 @@ def _interrupts_deferred():
             signal.raise_signal(signum)
 
 
-def _publish(staged, output_dir, run_id, records_read, dead_letters_by_reason, append, emitted_state) -> dict:
+def _publish(staged, output_dir, run_id, records_read, append, emitted_state) -> dict:
     staged = sorted(staged, key=lambda s: s.relative_path)
     previous = append.previous_manifest if append else {}
     if not any(s.kind == "dead_letters" for s in staged) and not previous.get("files"):
         staged.append(_stage_empty_dead_letters(output_dir, run_id))
-    finals = [join(output_dir, s.relative_path) for s in staged]
-    for final in finals:
-        _ensure_dir(posixpath.dirname(final))
-    if staged:
-        FileSystems.rename([s.staged_path for s in staged], finals)
-    missing = [f for f in finals if not FileSystems.exists(f)]
-    if missing:
-        raise IOError(f"publish lost {len(missing)} file(s), e.g. {missing[0]}")
+    _move_into_place(staged, output_dir)
 
     if append is None:
-        keep = set(finals)
+        keep = {join(output_dir, s.relative_path) for s in staged}
         stale = [path for path in _existing_outputs(output_dir) if path not in keep]
         if stale:
             FileSystems.delete(stale)
@@ -371,15 +390,13 @@ def _publish(staged, output_dir, run_id, records_read, dead_letters_by_reason, a
     rows_written = sum(s.rows for s in staged if s.kind == "articles")
     dead_total = sum(s.rows for s in staged if s.kind == "dead_letters")
     by_reason = collections.Counter(previous.get("dead_letters_by_reason", {}))
-    by_reason.update(dead_letters_by_reason)
+    by_reason.update(_dead_letters_by_reason(staged))
     totals = {
         "records_read": _add_counts(previous, "records_read", records_read),
         "rows_written": _add_counts(previous, "rows_written", rows_written),
         "dead_letters": _add_counts(previous, "dead_letters", dead_total),
     }
-    files = list(previous.get("files", [])) + [
-        {"path": s.relative_path, "rows": s.rows, "kind": s.kind} for s in staged
-    ]
+    files = list(previous.get("files", [])) + _file_entries(staged)
     manifest = {
         "run_id": run_id,
         "mode": "append" if append else "replace",
@@ -395,11 +412,7 @@ def _publish(staged, output_dir, run_id, records_read, dead_letters_by_reason, a
         manifest["last_round"] = {
             "records_read": records_read, "rows_written": rows_written, "dead_letters": dead_total,
         }
-    manifest_path = join(output_dir, MANIFEST_NAME)
-    temporary = join(staging_dir(output_dir, run_id), MANIFEST_NAME)
-    with FileSystems.create(temporary, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        handle.write(json.dumps(manifest, indent=2).encode("utf-8"))
-    FileSystems.rename([temporary], [manifest_path])
+    _write_json(output_dir, run_id, MANIFEST_NAME, manifest)
     cleanup_staging(output_dir, run_id)
     return manifest
 
@@ -439,26 +452,16 @@ class _PublishWindowFn(beam.DoFn):
         import uuid
 
         staged = sorted(staged, key=lambda s: s.relative_path)
-        finals = [join(self._output_dir, s.relative_path) for s in staged]
-        for final in finals:
-            _ensure_dir(posixpath.dirname(final))
         with _interrupts_deferred():
-            if staged:
-                FileSystems.rename([s.staged_path for s in staged], finals)
-            missing = [f for f in finals if not FileSystems.exists(f)]
-            if missing:
-                raise IOError(f"publish lost {len(missing)} file(s), e.g. {missing[0]}")
-            by_reason = collections.Counter()
-            for s in staged:
-                by_reason.update(dict(s.reasons))
+            _move_into_place(staged, self._output_dir)
             manifest = {
                 "window": [_iso(window.start), _iso(window.end)],
                 "pane": pane.index if pane is not None else 0,
                 "published_at": dt.datetime.now(dt.timezone.utc).isoformat(),
                 "rows_written": sum(s.rows for s in staged if s.kind == "articles"),
                 "dead_letters": sum(s.rows for s in staged if s.kind == "dead_letters"),
-                "dead_letters_by_reason": dict(sorted(by_reason.items())),
-                "files": [{"path": s.relative_path, "rows": s.rows, "kind": s.kind} for s in staged],
+                "dead_letters_by_reason": dict(sorted(_dead_letters_by_reason(staged).items())),
+                "files": _file_entries(staged),
             }
             name = f"{WINDOWS_DIR}/{_window_name(window, pane)}-{uuid.uuid4().hex[:8]}.json"
             _write_json(self._output_dir, self._staging_id, name, manifest)
@@ -563,12 +566,29 @@ class WriteParquet(beam.PTransform):
             if self._append is not None:
                 raise ValueError("WriteParquet: append rounds are bounded; unbounded input is written in windows")
             return self._expand_windowed(inputs)
-        articles = inputs["articles"]
-        dead_letters = inputs["dead_letters"]
-        records_read = inputs["records_read"]
-        stage_root = staging_dir(self._output_dir, self._run_id)
         file_prefix = f"part-{self._append.round_tag}-" if self._append else "part-"
+        staged = self._stage(inputs["articles"], inputs["dead_letters"], file_prefix)
+        state = inputs.get("state")
+        if state is None:
+            state = inputs["articles"].pipeline | "NoState" >> beam.Create([])
+        output_dir, run_id, append = self._output_dir, self._run_id, self._append
+        return (
+            staged
+            | "CollectStaged" >> beam.combiners.ToList()
+            | "Publish"
+            >> beam.Map(
+                lambda staged, read, emitted: publish(staged, output_dir, run_id, read, append, emitted),
+                read=beam.pvalue.AsSingleton(inputs["records_read"]),
+                emitted=beam.pvalue.AsList(state),
+            )
+        )
 
+    def _stage(self, articles, dead_letters, file_prefix: Optional[str]):
+        """Both kinds of rows, grouped by partition and staged: PCollection[StagedFile].
+
+        `file_prefix` None names files after their window and pane (unbounded runs).
+        """
+        stage_root = staging_dir(self._output_dir, self._run_id)
         staged_articles = (
             articles
             | "KeyByPartition"
@@ -584,29 +604,7 @@ class WriteParquet(beam.PTransform):
             | "GroupDeadLetters" >> beam.GroupByKey()
             | "StageDeadLetters" >> beam.ParDo(_StageDeadLettersFn(stage_root, self._config, file_prefix))
         )
-        dead_by_reason = (
-            dead_letters
-            | "DeadLetterReason" >> beam.Map(lambda d: (dead_letter_key(d), 1))
-            | "CountByReason" >> beam.CombinePerKey(sum)
-        )
-        state = inputs.get("state")
-        if state is None:
-            state = articles.pipeline | "NoState" >> beam.Create([])
-        output_dir, run_id, append = self._output_dir, self._run_id, self._append
-        return (
-            (staged_articles, staged_dead)
-            | "AllStagedFiles" >> beam.Flatten()
-            | "CollectStaged" >> beam.combiners.ToList()
-            | "Publish"
-            >> beam.Map(
-                lambda staged, read, by_reason, emitted: publish(
-                    staged, output_dir, run_id, read, by_reason, append, emitted
-                ),
-                read=beam.pvalue.AsSingleton(records_read),
-                by_reason=beam.pvalue.AsDict(dead_by_reason),
-                emitted=beam.pvalue.AsList(state),
-            )
-        )
+        return (staged_articles, staged_dead) | "AllStagedFiles" >> beam.Flatten()
 
     def _expand_windowed(self, inputs):
         """Unbounded input: fixed landing-time windows, each pane published on its own.
@@ -615,7 +613,6 @@ class WriteParquet(beam.PTransform):
         per window, not one number.
         """
         config = self._config
-        stage_root = staging_dir(self._output_dir, self._run_id)
         windowing = dict(
             trigger=trigger.AfterWatermark(late=trigger.AfterCount(1)),
             accumulation_mode=trigger.AccumulationMode.DISCARDING,
@@ -629,29 +626,13 @@ class WriteParquet(beam.PTransform):
                 | f"{label}Windows" >> beam.WindowInto(window.FixedWindows(config.window_s), **windowing)
             )
 
-        staged_articles = (
-            landed("Articles", inputs["articles"])
-            | "KeyByPartition"
-            >> beam.Map(lambda a: (partition_path(a.event_id, a.date_partition), a)).with_output_types(
-                tuple[str, Article]
-            )
-            | "GroupPartitions" >> beam.GroupByKey()
-            | "StagePartitions" >> beam.ParDo(_StagePartitionFn(stage_root, config, None))
-        )
-        staged_dead = (
-            landed("DeadLetters", inputs["dead_letters"])
-            | "KeyDeadLetters" >> beam.Map(lambda d: (DEAD_LETTER_DIR, d)).with_output_types(tuple[str, DeadLetter])
-            | "GroupDeadLetters" >> beam.GroupByKey()
-            | "StageDeadLetters" >> beam.ParDo(_StageDeadLettersFn(stage_root, config, None))
-        )
         _ = (
             landed("Records", inputs["records_read"])
             | "CountRecordsPerWindow" >> beam.CombineGlobally(beam.combiners.CountCombineFn()).without_defaults()
             | "RecordReadCount" >> beam.ParDo(_RecordReadCountFn(self._output_dir, self._run_id))
         )
         return (
-            (staged_articles, staged_dead)
-            | "AllStagedFiles" >> beam.Flatten()
+            self._stage(landed("Articles", inputs["articles"]), landed("DeadLetters", inputs["dead_letters"]), None)
             | "CollectStagedPerWindow" >> beam.CombineGlobally(beam.combiners.ToListCombineFn()).without_defaults()
             | "PublishWindow" >> beam.ParDo(_PublishWindowFn(self._output_dir, self._run_id))
         )
