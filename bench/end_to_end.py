@@ -505,7 +505,14 @@ def plain_loop(settings_path: pathlib.Path, input_dir: pathlib.Path, output: pat
         observe_names,
         tagging_view,
     )
-    from transforms.schema import ARTICLE_SCHEMA, Article, article_to_row, make_article_id
+    from transforms.schema import (
+        ARTICLE_SCHEMA,
+        REPEATED_ARTICLE_REASON,
+        Article,
+        article_to_row,
+        kept_first,
+        make_article_id,
+    )
     from transforms.text_cleaning import Rejection, clean_article, language_identifier
 
     settings = json.loads(settings_path.read_text())
@@ -563,6 +570,16 @@ def plain_loop(settings_path: pathlib.Path, input_dir: pathlib.Path, output: pat
                 dead_letters[refused.reason] += 1
                 continue
             articles.append(article_of("html", path, path, record, ""))
+
+    with stage("repeats"):
+        # transforms/repeats.py: one record per article_id, the first by kept_first.
+        distinct: dict[str, Article] = {}
+        for article in sorted(articles, key=kept_first):
+            if article.article_id in distinct:
+                dead_letters[REPEATED_ARTICLE_REASON] += 1
+            else:
+                distinct[article.article_id] = article
+        articles = list(distinct.values())
 
     with stage("clean"):
         language_identifier()

@@ -1,6 +1,7 @@
 """Assembles the newsbeam graph without running it.
 
-    sources -> CleanArticles -> DedupSyndicated -> TagEntities -> AssignEvents -> WriteParquet
+    sources -> DropRepeatedArticles -> CleanArticles -> DedupSyndicated -> TagEntities
+            -> AssignEvents -> WriteParquet
 
 Every stage returns (articles, dead_letters); all dead letters are flattened
 into one collection written beside the data. `records_read` counts every input
@@ -12,7 +13,8 @@ input folders watched forever, and the writer publishes fixed windows.
 
 A round of a local streaming run (`pipeline/rounds.py`) is the same graph,
 bounded, given a `RoundCarry`: feeds continue from their carried state,
-dedup matches against the articles earlier rounds published, events continue
+dedup matches against the articles earlier rounds published (and an article
+one of them already was is a repeat), events continue
 from the carried clusterers, and the writer appends, publishing the state the
 next round needs with the round's files.
 """
@@ -32,6 +34,7 @@ from transforms.entities import TagEntities
 from transforms.events import EVENT_STATE_NAME, AssignEvents
 from transforms.read_feeds import FEED_STATE_NAME, ReadFeeds
 from transforms.read_files import ReadFileDumps
+from transforms.repeats import DropRepeatedArticles
 from transforms.schema import Article
 from transforms.write_parquet import AppendRound, WriteParquet
 
@@ -103,7 +106,12 @@ def build_pipeline(
         # Unbounded, the writer counts the records per output window instead.
         records_read = records_read | "CountRecordsRead" >> beam.combiners.Count.Globally()
 
-    cleaned, clean_dead = raw_articles | "CleanArticles" >> CleanArticles(config.clean)
+    distinct, repeat_dead = raw_articles | "DropRepeatedArticles" >> DropRepeatedArticles(
+        config.dedup.retention_days,
+        known_ids=[reference.article_id for reference in carry.references] if carry else None,
+        streaming=streaming,
+    )
+    cleaned, clean_dead = distinct | "CleanArticles" >> CleanArticles(config.clean)
     deduplicated, dedup_dead = cleaned | "DedupSyndicated" >> DedupSyndicated(
         config.dedup, references=carry.references if carry else None
     )
@@ -116,7 +124,7 @@ def build_pipeline(
         state.append(assigned[2])
 
     dead_letters = (
-        (*read_dead, clean_dead, dedup_dead, entity_dead, event_dead)
+        (*read_dead, repeat_dead, clean_dead, dedup_dead, entity_dead, event_dead)
         | "AllDeadLetters" >> beam.Flatten()
         | "ProgressDeadLetters" >> TapDeadLetters()
     )

@@ -115,9 +115,10 @@ def load_references(output_dir: str, retention_days: float) -> list:
     """Articles earlier rounds published within the dedup retention.
 
     Retention counts in event time, as in the streaming graph: an article is kept
-    when its publication (ingestion, if undated) is at most `retention_days`
-    before the newest publication in the output, not before the wall clock, so
-    a replayed archive matches the way a live stream does.
+    when its publication is at most `retention_days` before the newest
+    publication in the output (an undated one: its ingestion before the newest
+    ingestion of an undated one), not before the wall clock, so a replayed
+    archive matches the way a live stream does.
     """
     import pyarrow.parquet as pq
     from apache_beam.io.filesystems import FileSystems
@@ -130,12 +131,21 @@ def load_references(output_dir: str, retention_days: float) -> list:
         with FileSystems.open(metadata.path) as handle:
             table = pq.read_table(handle, schema=ARTICLE_SCHEMA)
         articles.extend(row_to_article(row) for row in table.to_pylist())
-    moments = [a.published_at or a.ingested_at for a in articles]
+    # Publication and ingestion are two clocks (an archive of last year read today): each
+    # article is measured against the newest moment of its own clock.
+    published_cutoff = _cutoff([a.published_at for a in articles], retention_days)
+    ingested_cutoff = _cutoff([a.ingested_at for a in articles if a.published_at is None], retention_days)
+    return [
+        a
+        for a in articles
+        if (a.published_at >= published_cutoff if a.published_at is not None else
+            a.ingested_at is None or a.ingested_at >= ingested_cutoff)
+    ]
+
+
+def _cutoff(moments: list, retention_days: float):
     dated = [m for m in moments if m is not None]
-    if not dated:
-        return articles
-    cutoff = max(dated) - dt.timedelta(days=retention_days)
-    return [a for a, m in zip(articles, moments) if m is None or m >= cutoff]
+    return max(dated) - dt.timedelta(days=retention_days) if dated else None
 
 
 _STOP_REQUESTED = []

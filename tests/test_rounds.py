@@ -129,6 +129,10 @@ def test_watched_folder_rounds_carry_copies_and_events_and_stop_cleanly_on_ctrl_
         shutil.copy(seed, inbox)
     shutil.copy(FIXTURES / "reprint" / "reprint_of_seed_000.jsonl", inbox)
     run.wait_for(f"{len(seeds) - 2 + 1} new file(s)")
+    # A later round reads the reprint again under another name: the same article, a repeat.
+    time.sleep(1.5)
+    shutil.copy(FIXTURES / "reprint" / "reprint_of_seed_000.jsonl", inbox / "reprint_again.jsonl")
+    run.wait_for(": 1 new file(s)")
     time.sleep(1.5)  # let a round with nothing new go by, then stop it as a user would
     run.process.send_signal(signal.SIGINT)
     code, stdout, stderr = run.finish()
@@ -149,6 +153,12 @@ def test_watched_folder_rounds_carry_copies_and_events_and_stop_cleanly_on_ctrl_
     # The reprint (round 2) joins the copy group of the seed published in round 1.
     assert reprint["dup_group_id"] == original["dup_group_id"]
     assert reprint["canonical_id"] == original["article_id"]
+    repeats = duckdb.sql(
+        f"select reason, source_ref from read_parquet('{output}/_dead_letters/*.parquet')"
+    ).fetchall()
+    assert [(reason, pathlib.Path(ref).name) for reason, ref in repeats] == [
+        ("duplicate_article", "reprint_again.jsonl:1")
+    ]
 
 
 def test_an_interrupted_round_publishes_nothing_and_is_done_again(tmp_path):
@@ -182,3 +192,36 @@ def test_max_rounds_is_refused_outside_local_streaming(tmp_path):
     )
     assert result.returncode == 2
     assert "--max-rounds is for --streaming" in result.stderr
+
+
+def test_references_keep_each_clock_to_its_own_retention(tmp_path):
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.rounds import load_references
+    from transforms.schema import ARTICLE_SCHEMA, UTC, Article, article_to_row
+
+    archive_day = dt.datetime(2025, 10, 31, tzinfo=UTC)
+    today = dt.datetime(2026, 11, 23, tzinfo=UTC)
+
+    def stored(article_id: str, published_at, ingested_at) -> Article:
+        return Article(
+            article_id=article_id, url=None, outlet=None, title=None, text="text", published_at=published_at,
+            language="en", source_kind="text", source_ref=article_id, ingested_at=ingested_at,
+        )
+
+    rows = [
+        # An archive of last year read today, with undated articles read today beside it.
+        stored("archive-newest", archive_day, today),
+        stored("archive-within", archive_day - dt.timedelta(days=6), today),
+        stored("archive-too-old", archive_day - dt.timedelta(days=8), today),
+        stored("undated-today", None, today),
+        stored("undated-too-old", None, today - dt.timedelta(days=8)),
+    ]
+    folder = tmp_path / "event_id=ev-1" / "date=2025-10-31"
+    folder.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist([article_to_row(r) for r in rows], schema=ARTICLE_SCHEMA), folder / "p.parquet")
+    kept = {a.article_id for a in load_references(str(tmp_path), retention_days=7)}
+    assert kept == {"archive-newest", "archive-within", "undated-today"}

@@ -176,3 +176,18 @@ def make_article_id(identity: str, text: str) -> str:
     identity (e.g. a corrected version at the same URL) get different ids.
     """
     return stable_id(identity, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+REPEATED_ARTICLE_REASON = "duplicate_article"
+_EARLIEST = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+
+
+def kept_first(article: Article) -> tuple:
+    """Which of several records with one article_id stays (the smallest; transforms/repeats.py):
+    the earliest published (undated last), then the smaller source_ref, then the earlier ingestion."""
+    return (
+        article.published_at is None,
+        article.published_at or _EARLIEST,
+        article.source_ref or "",
+        article.ingested_at or _EARLIEST,
+    )
