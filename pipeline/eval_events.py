@@ -6,6 +6,7 @@
     newsbeam eval events --data FILE --split a        # one half of the topics only
     newsbeam eval events --data FILE --select         # choose on one half, measure the other
     newsbeam eval events --data FILE --entities       # run TagEntities first (spaCy NER)
+    newsbeam eval events --data FILE --orders 10      # also 10 other arrival orders (undated files)
     newsbeam eval events --data FILE --config my.yaml # its `events:` section
 
 The format is detected from the first record's fields:
@@ -16,7 +17,11 @@ The format is detected from the first record's fields:
   (the hash of "ecbplus:<doc_id>" and the text), a fixed pseudo-random order
   that interleaves the topics the way a stream would and that nobody chose to
   suit the rule. Nothing reads the labels before scoring. `--start`/`--end` do
-  not apply (no times).
+  not apply (no times). A single pass depends on the order of arrival (an
+  early wrong join is followed by its neighbours), so `--orders N` also runs
+  N other such orders (the ids salted with the order number) and adds
+  `orders`: their count and the mean, min and max of pair F1, BCubed F1 and
+  ARI. The headline keys stay those of the unsalted order.
 * `uci_news_stories/` (`story_id`, `timestamp_ms`, `title`, `published`):
   headlines only (the article text is the headline), gold = `story_id`,
   `published_at` from `timestamp_ms`; `--start`/`--end` (ISO dates or
@@ -142,9 +147,13 @@ def half_of(group: str) -> str:
 
 
 def load_labelled(
-    data_path: str, start: Optional[str] = None, end: Optional[str] = None, split: str = "all"
+    data_path: str, start: Optional[str] = None, end: Optional[str] = None, split: str = "all", order: int = 0
 ) -> tuple[str, list[Labelled]]:
-    """(format, the labelled articles) of one file, restricted to a window and/or half."""
+    """(format, the labelled articles) of one file, restricted to a window and/or half.
+
+    `order` > 0 (files without timestamps only) salts the article ids, which gives
+    another fixed pseudo-random order of arrival (see `--orders`).
+    """
     since, until = _parse_bound(start), _parse_bound(end)
     kind: Optional[str] = None
     labelled: list[Labelled] = []
@@ -156,7 +165,9 @@ def load_labelled(
             kind = detect_format(record)
             if kind == ECBPLUS and (since or until):
                 raise ValueError("ecbplus_events has no timestamps: --start/--end do not apply")
-        item = _ecbplus_item(record) if kind == ECBPLUS else _uci_item(record)
+            if order and kind != ECBPLUS:
+                raise ValueError("--orders applies to files without timestamps (ecbplus_events); this one is time-ordered")
+        item = _ecbplus_item(record, order) if kind == ECBPLUS else _uci_item(record)
         moment = item.article.published_at
         if since and moment < since:
             continue
@@ -178,10 +189,11 @@ def _as_own_canonical(article: Article) -> Article:
     )
 
 
-def _ecbplus_item(record: dict) -> Labelled:
+def _ecbplus_item(record: dict, order: int = 0) -> Labelled:
     doc_id = record["doc_id"]
+    identity = f"ecbplus:{doc_id}" + (f"#order-{order}" if order else "")
     article = Article(
-        article_id=make_article_id(f"ecbplus:{doc_id}", record["text"]),
+        article_id=make_article_id(identity, record["text"]),
         url=record.get("url"),
         outlet=None,
         title=record.get("title"),
@@ -338,12 +350,15 @@ def evaluate_events(
     end: str | None = None,
     split: str = "all",
     entities: bool = False,
+    orders: int = 0,
 ) -> dict:
     """Run the real AssignEvents over a labelled file and score it (see the module docstring)."""
     config = config or EventsConfig()
     kind, labelled = load_labelled(data_path, start, end, split)
     predicted, dead, seconds = run_transform([item.article for item in labelled], config, runner, entities)
     figures = _score(kind, labelled, predicted)
+    if orders:
+        figures["orders"] = _other_orders(data_path, config, runner, split, entities, orders)
     moments = [item.article.published_at for item in labelled if item.article.published_at]
     figures.update(
         {
@@ -361,6 +376,21 @@ def evaluate_events(
     if kind == ECBPLUS:
         figures["baseline"] = ECBPLUS_BASELINE
     return figures
+
+
+def _other_orders(data_path: str, config: EventsConfig, runner: str, split: str, entities: bool, orders: int) -> dict:
+    """The same file in `orders` other arrival orders: how much of a figure is the order's luck."""
+    per_order: dict[str, list[float]] = {"pair_f1": [], "bcubed_f1": [], "ari": []}
+    for order in range(1, orders + 1):
+        kind, labelled = load_labelled(data_path, split=split, order=order)
+        predicted, _, _ = run_transform([item.article for item in labelled], config, runner, entities)
+        figures = _score(kind, labelled, predicted)
+        for name, values in per_order.items():
+            values.append(figures[name])
+    summary: dict = {"n": orders}
+    for name, values in per_order.items():
+        summary[name] = {"mean": sum(values) / len(values), "min": min(values), "max": max(values)}
+    return summary
 
 
 # ---------------------------------------------------------------- hold-out selection
@@ -422,6 +452,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--runner", default=BATCH_RUNNER, help=f"Beam runner (default {BATCH_RUNNER})")
     parser.add_argument("--entities", action="store_true", help="run TagEntities (spaCy NER) before AssignEvents")
     parser.add_argument(
+        "--orders", type=int, default=0, metavar="N",
+        help="also run N other arrival orders of an undated file; adds their mean/min/max as `orders`",
+    )
+    parser.add_argument(
         "--select", action="store_true",
         help="choose settings on one half, report the other (both ways); prints that report instead",
     )
@@ -446,7 +480,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.select:
         print(json.dumps(_rounded(select_and_hold_out(args.data, args.runner, config, args.start, args.end))))
         return 0
-    figures = evaluate_events(args.data, config, args.runner, args.start, args.end, args.split, args.entities)
+    if args.orders < 0:
+        raise SystemExit("newsbeam eval events: --orders must be 0 or more")
+    figures = evaluate_events(
+        args.data, config, args.runner, args.start, args.end, args.split, args.entities, args.orders
+    )
     if not all(math.isfinite(v) for v in figures.values() if isinstance(v, float)):
         raise RuntimeError(f"non-finite figure in {figures}")
     print(json.dumps(_rounded(figures)))

@@ -73,3 +73,18 @@ def test_the_command_prints_one_json_line_for_a_window_of_headlines(capsys):
     assert figures["articles"] == 654 and figures["window"][0].startswith("2014-03-10")
     assert 1 < figures["clusters"] < figures["articles"]
     assert figures["pair_f1"] > 0.3  # measured 0.75 on this day; the gold stories are broad and split
+
+
+def test_other_orders_give_other_ids_and_a_summary_of_their_figures():
+    require_shared(SHARED / "data" / "ecbplus_events")
+    _, canonical = load_labelled(ECBPLUS, split="a")
+    _, salted = load_labelled(ECBPLUS, split="a", order=1)
+    assert [i.gold for i in canonical] == [i.gold for i in salted]
+    assert not {i.article.article_id for i in canonical} & {i.article.article_id for i in salted}
+    figures = evaluate_events(ECBPLUS, split="a", orders=2)
+    summary = figures["orders"]
+    assert summary["n"] == 2
+    for name in ("pair_f1", "bcubed_f1", "ari"):
+        assert 0.5 < summary[name]["min"] <= summary[name]["mean"] <= summary[name]["max"] <= 1.0
+    with pytest.raises(ValueError, match="without timestamps"):
+        load_labelled(UCI, end="2014-03-10T18:00:00Z", order=1)

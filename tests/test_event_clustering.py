@@ -87,6 +87,12 @@ def test_entity_norms_join_the_name_vector_and_the_latest_year_is_found():
     assert features.latest_year == 2025
 
 
+def test_decades_and_longer_numbers_are_not_years():
+    for text in ("The 1950s pin-up model has died.", "A star of the 1990's.", "Call 20245 now.", "In the 2000’s."):
+        assert features_of(make_article("a", text), PARAMS).latest_year is None, text
+    assert features_of(make_article("a", "The 1950s star died in 2008."), PARAMS).latest_year == 2008
+
+
 def test_event_ids_come_from_the_founding_article():
     assert clustering.event_id_for("abc") == clustering.event_id_for("abc")
     assert clustering.event_id_for("abc") != clustering.event_id_for("abd")

@@ -140,7 +140,8 @@ _MAIN_NAME_MIN_MENTIONS = 2
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _SENTENCE_END = re.compile(r"[.!?:;\"“”«»|–—-]\s*$")
-_YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d)")
+# A year, not a decade ("the 1950s", "1990's") nor part of a longer number.
+_YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d|['’]?s\b)")
 _SUPPORTED_LANGUAGES = frozenset(wordfreq.available_languages())
 
 
