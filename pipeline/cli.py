@@ -160,16 +160,15 @@ def run_command(argv: Sequence[str]) -> int:
         if manifest is None:
             print(f"newsbeam: run {run_id} published no window in {args.output}", file=sys.stderr)
             return 0
-        counts = check_output(args.output, manifest)
-        print(f"newsbeam: run {run_id} ended after {time.monotonic() - started:.1f} s; {manifest['windows']} window(s)")
-        print(format_counts(counts))
-        return 0 if counts.conserved else 1
-    manifest = read_manifest(args.output)
-    if manifest.get("run_id") != run_id:
-        print(f"newsbeam: the manifest in {args.output} is not this run's", file=sys.stderr)
-        return 1
+        verb, windows = "ended after", f"; {manifest['windows']} window(s)"
+    else:
+        manifest = read_manifest(args.output)
+        if manifest.get("run_id") != run_id:
+            print(f"newsbeam: the manifest in {args.output} is not this run's", file=sys.stderr)
+            return 1
+        verb, windows = "finished in", ""
     counts = check_output(args.output, manifest)
-    print(f"newsbeam: run {run_id} finished in {time.monotonic() - started:.1f} s")
+    print(f"newsbeam: run {run_id} {verb} {time.monotonic() - started:.1f} s{windows}")
     print(format_counts(counts))
     return 0 if counts.conserved else 1
 

@@ -67,7 +67,7 @@ import io
 import json
 import pickle
 import posixpath
-from typing import Iterable, NamedTuple, Optional
+from typing import Callable, Iterable, NamedTuple, Optional
 
 import apache_beam as beam
 import pyarrow as pa
@@ -187,59 +187,67 @@ def window_file_prefix(window, pane) -> str:
     return f"part-w{_window_start(window)}-{pane.index if pane is not None else 0}-"
 
 
-class _StagePartitionFn(beam.DoFn):
-    """Write one partition's rows (already grouped) as sorted, capped files."""
+def _article_order(article: Article) -> str:
+    return article.article_id
 
-    def __init__(self, stage_root: str, config: OutputConfig, file_prefix: Optional[str] = "part-"):
+
+def _dead_letter_order(letter: DeadLetter) -> tuple:
+    return (letter.step, letter.reason, letter.source_ref, letter.raw)
+
+
+def _dead_letter_reasons(letters: list[DeadLetter]) -> tuple:
+    return tuple(sorted(collections.Counter(dead_letter_key(d) for d in letters).items()))
+
+
+@dataclasses.dataclass(frozen=True)
+class _RowKind:
+    """What differs between staging articles and staging dead letters."""
+
+    kind: str  # StagedFile.kind
+    sort_key: Callable
+    to_row: Callable
+    schema: pa.Schema
+    files_counter: str
+    reasons: Optional[Callable] = None  # rows of one file -> StagedFile.reasons
+
+
+_ARTICLE_ROWS = _RowKind(
+    "articles", _article_order, article_to_row, ARTICLE_SCHEMA, "parquet_files_staged"
+)
+_DEAD_LETTER_ROWS = _RowKind(
+    "dead_letters",
+    _dead_letter_order,
+    dead_letter_to_row,
+    DEAD_LETTER_SCHEMA,
+    "dead_letter_files_staged",
+    _dead_letter_reasons,
+)
+
+
+class _StageFolderFn(beam.DoFn):
+    """Write one folder's rows (already grouped by folder) as sorted, capped files."""
+
+    def __init__(self, stage_root: str, config: OutputConfig, rows: _RowKind, file_prefix: Optional[str] = "part-"):
         self._stage_root = stage_root
         self._config = config
+        self._rows = rows
         self._file_prefix = file_prefix  # None: named after the window and pane
-        self._files = Metrics.counter(METRICS_NAMESPACE, "parquet_files_staged")
+        self._files = Metrics.counter(METRICS_NAMESPACE, rows.files_counter)
 
-    def process(
-        self,
-        element: tuple[str, Iterable[Article]],
-        window=beam.DoFn.WindowParam,
-        pane=beam.DoFn.PaneInfoParam,
-    ):
+    def process(self, element: tuple[str, Iterable], window=beam.DoFn.WindowParam, pane=beam.DoFn.PaneInfoParam):
         prefix = self._file_prefix if self._file_prefix is not None else window_file_prefix(window, pane)
-        partition, articles = element
-        ordered = sorted(articles, key=lambda a: a.article_id)
+        folder, records = element
+        ordered = sorted(records, key=self._rows.sort_key)
         if not ordered:
             return
         for index, chunk in _chunks(ordered, self._config.max_rows_per_file):
-            relative = f"{partition}/{prefix}{index:05d}.parquet"
+            relative = f"{folder}/{prefix}{index:05d}.parquet"
             staged = join(self._stage_root, relative)
-            table = pa.Table.from_pylist([article_to_row(a) for a in chunk], schema=ARTICLE_SCHEMA)
+            table = pa.Table.from_pylist([self._rows.to_row(r) for r in chunk], schema=self._rows.schema)
             _write_table(table, staged, self._config)
             self._files.inc()
-            yield StagedFile(relative, staged, len(chunk), "articles")
-
-
-class _StageDeadLettersFn(beam.DoFn):
-    def __init__(self, stage_root: str, config: OutputConfig, file_prefix: Optional[str] = "part-"):
-        self._stage_root = stage_root
-        self._config = config
-        self._file_prefix = file_prefix  # None: named after the window and pane
-
-    def process(
-        self,
-        element: tuple[str, Iterable[DeadLetter]],
-        window=beam.DoFn.WindowParam,
-        pane=beam.DoFn.PaneInfoParam,
-    ):
-        prefix = self._file_prefix if self._file_prefix is not None else window_file_prefix(window, pane)
-        _, letters = element
-        ordered = sorted(letters, key=lambda d: (d.step, d.reason, d.source_ref, d.raw))
-        for index, chunk in _chunks(ordered, self._config.max_rows_per_file):
-            if not chunk:
-                continue
-            relative = f"{DEAD_LETTER_DIR}/{prefix}{index:05d}.parquet"
-            staged = join(self._stage_root, relative)
-            table = pa.Table.from_pylist([dead_letter_to_row(d) for d in chunk], schema=DEAD_LETTER_SCHEMA)
-            _write_table(table, staged, self._config)
-            reasons = tuple(sorted(collections.Counter(dead_letter_key(d) for d in chunk).items()))
-            yield StagedFile(relative, staged, len(chunk), "dead_letters", reasons)
+            reasons = self._rows.reasons(chunk) if self._rows.reasons else ()
+            yield StagedFile(relative, staged, len(chunk), self._rows.kind, reasons)
 
 
 def _existing_outputs(output_dir: str) -> list[str]:
@@ -596,13 +604,14 @@ class WriteParquet(beam.PTransform):
                 tuple[str, Article]
             )
             | "GroupPartitions" >> beam.GroupByKey()
-            | "StagePartitions" >> beam.ParDo(_StagePartitionFn(stage_root, self._config, file_prefix))
+            | "StagePartitions" >> beam.ParDo(_StageFolderFn(stage_root, self._config, _ARTICLE_ROWS, file_prefix))
         )
         staged_dead = (
             dead_letters
             | "KeyDeadLetters" >> beam.Map(lambda d: (DEAD_LETTER_DIR, d)).with_output_types(tuple[str, DeadLetter])
             | "GroupDeadLetters" >> beam.GroupByKey()
-            | "StageDeadLetters" >> beam.ParDo(_StageDeadLettersFn(stage_root, self._config, file_prefix))
+            | "StageDeadLetters"
+            >> beam.ParDo(_StageFolderFn(stage_root, self._config, _DEAD_LETTER_ROWS, file_prefix))
         )
         return (staged_articles, staged_dead) | "AllStagedFiles" >> beam.Flatten()
 
