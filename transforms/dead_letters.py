@@ -45,6 +45,11 @@ def make_dead_letter(
     )
 
 
+def article_raw(article) -> Union[str, bytes]:
+    """An article's text for its dead letter, whatever a broken record holds there."""
+    return article.text if isinstance(article.text, (str, bytes)) else repr(article.text)
+
+
 def dead_letter_output(
     step: str,
     reason: str,

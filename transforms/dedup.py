@@ -90,7 +90,6 @@ from typing import Any, Iterable, Iterator, Optional, Tuple
 import apache_beam as beam
 from apache_beam.coders import PickleCoder, VarIntCoder
 from apache_beam.metrics import Metrics
-from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.transforms import window
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import (
@@ -103,8 +102,9 @@ from apache_beam.utils.timestamp import Timestamp
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from transforms import dedup_matching as matching
-from transforms.dead_letters import DEAD_LETTER_TAG, METRICS_NAMESPACE, dead_letter_output
+from transforms.dead_letters import DEAD_LETTER_TAG, METRICS_NAMESPACE, article_raw, dead_letter_output
 from transforms.schema import Article, DeadLetter
+from transforms.streaming import runs_streaming
 
 STEP = "dedup"
 _LOG = logging.getLogger(__name__)
@@ -280,11 +280,6 @@ def assigned_row(article: Article, assignment: GroupAssignment) -> Article:
     )
 
 
-def _raw(article: Article):
-    """The article's text for a dead letter, whatever a broken record holds there."""
-    return article.text if isinstance(article.text, (str, bytes)) else repr(article.text)
-
-
 def _counter(name: str):
     return Metrics.counter(METRICS_NAMESPACE, f"{STEP}.{name}")
 
@@ -329,7 +324,7 @@ class _SignFn(beam.DoFn):
                 self._unsignable.inc()
         except Exception as error:  # one bad record must not stop the stage
             yield dead_letter_output(
-                STEP, "sign_failed", f"{type(error).__name__}: {error}", article.source_ref, _raw(article)
+                STEP, "sign_failed", f"{type(error).__name__}: {error}", article.source_ref, article_raw(article)
             )
             return
         self._articles.inc()
@@ -438,7 +433,7 @@ class _AttachGroupsFn(beam.DoFn):
                     row = singleton_row(article)
             except Exception as error:  # one bad record must not stop the stage
                 yield dead_letter_output(
-                    STEP, "assign_failed", f"{type(error).__name__}: {error}", article.source_ref, _raw(article)
+                    STEP, "assign_failed", f"{type(error).__name__}: {error}", article.source_ref, article_raw(article)
                 )
                 continue
             yield row
@@ -692,7 +687,7 @@ class _DecideGroupFn(beam.DoFn):
             row = self._decide(article, copies)
         except Exception as error:  # one bad record must not stop the stage
             yield dead_letter_output(
-                STEP, "assign_failed", f"{type(error).__name__}: {error}", article.source_ref, _raw(article)
+                STEP, "assign_failed", f"{type(error).__name__}: {error}", article.source_ref, article_raw(article)
             )
             return
         if not row.is_canonical:
@@ -763,19 +758,13 @@ class DedupSyndicated(beam.PTransform):
         self._config = config or DedupConfig()
         self._references = references
 
-    def _is_streaming(self, articles) -> bool:
-        if self._config.streaming is not None:
-            return self._config.streaming
-        options = articles.pipeline.options
-        return (not articles.is_bounded) or bool(options and options.view_as(StandardOptions).streaming)
-
     def expand(self, articles):
         signed = articles | "Sign" >> (
             beam.ParDo(_SignFn(self._config))
             .with_input_types(Article)
             .with_outputs(DEAD_LETTER_TAG, main="signed")
         )
-        streaming = self._is_streaming(articles)
+        streaming = runs_streaming(articles, self._config.streaming)
         if streaming and self._references is not None:
             raise ValueError("DedupSyndicated: references are for bounded rounds; a streaming run keeps keyed state")
         if streaming:

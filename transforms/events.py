@@ -68,7 +68,6 @@ from typing import Iterable, Iterator, Optional
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
 from apache_beam.metrics import Metrics
-from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.transforms import window
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import (
@@ -81,8 +80,9 @@ from apache_beam.utils.timestamp import Timestamp
 from pydantic import BaseModel, ConfigDict, Field
 
 from transforms import event_clustering as clustering
-from transforms.dead_letters import DEAD_LETTER_TAG, METRICS_NAMESPACE, dead_letter_output
+from transforms.dead_letters import DEAD_LETTER_TAG, METRICS_NAMESPACE, article_raw, dead_letter_output
 from transforms.schema import Article, DeadLetter
+from transforms.streaming import runs_streaming
 
 STEP = "events"
 UNKNOWN_LANGUAGE = "und"
@@ -198,10 +198,6 @@ def _counter(name: str):
     return Metrics.counter(METRICS_NAMESPACE, f"{STEP}.{name}")
 
 
-def _raw(article: Article):
-    return article.text if isinstance(article.text, (str, bytes)) else repr(article.text)
-
-
 class _FeaturizeFn(beam.DoFn):
     """Article -> (state key, PendingArticle), or a dead letter on an unexpected error."""
 
@@ -218,7 +214,7 @@ class _FeaturizeFn(beam.DoFn):
             )
         except Exception as error:  # one bad record must not stop the stage
             yield dead_letter_output(
-                STEP, "features_failed", f"{type(error).__name__}: {error}", article.source_ref, _raw(article)
+                STEP, "features_failed", f"{type(error).__name__}: {error}", article.source_ref, article_raw(article)
             )
             return
         yield keyed
@@ -239,7 +235,7 @@ class _Assigner:
                 event_id = clusterer.assign(article, item.features)
             except Exception as error:  # one bad record must not stop the key
                 yield dead_letter_output(
-                    STEP, "assign_failed", f"{type(error).__name__}: {error}", article.source_ref, _raw(article)
+                    STEP, "assign_failed", f"{type(error).__name__}: {error}", article.source_ref, article_raw(article)
                 )
                 continue
             self.articles.inc()
@@ -365,12 +361,6 @@ class AssignEvents(beam.PTransform):
         self._config = config or EventsConfig()
         self._carried_state = carried_state
 
-    def _is_streaming(self, articles) -> bool:
-        if self._config.streaming is not None:
-            return self._config.streaming
-        options = articles.pipeline.options
-        return (not articles.is_bounded) or bool(options and options.view_as(StandardOptions).streaming)
-
     def expand(self, articles):
         featurized = (
             articles
@@ -380,7 +370,7 @@ class AssignEvents(beam.PTransform):
             .with_input_types(Article)
             .with_outputs(DEAD_LETTER_TAG, main="keyed")
         )
-        streaming = self._is_streaming(articles)
+        streaming = runs_streaming(articles, self._config.streaming)
         if streaming and self._carried_state is not None:
             raise ValueError("AssignEvents: carried_state is for bounded rounds; a streaming run keeps keyed state")
         if streaming:

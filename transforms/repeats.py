@@ -35,14 +35,14 @@ from typing import Iterable, Iterator, Optional
 
 import apache_beam as beam
 from apache_beam.coders import StrUtf8Coder, VarIntCoder
-from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.transforms import window
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.utils.timestamp import Timestamp
 
-from transforms.dead_letters import DEAD_LETTER_TAG, dead_letter_output
+from transforms.dead_letters import DEAD_LETTER_TAG, article_raw, dead_letter_output
 from transforms.schema import REPEATED_ARTICLE_REASON, Article, DeadLetter, kept_first
+from transforms.streaming import runs_streaming
 
 STEP = "repeats"
 REASON = REPEATED_ARTICLE_REASON
@@ -50,13 +50,12 @@ _SECONDS_PER_DAY = 86400
 
 
 def _repeat(article: Article, kept_ref: str, why: str) -> beam.pvalue.TaggedOutput:
-    text = article.text if isinstance(article.text, str) else repr(article.text)
     return dead_letter_output(
         STEP,
         REASON,
         f"article_id {article.article_id} (same URL or dump position and same text) {why} {kept_ref}",
         article.source_ref or "",
-        text,
+        article_raw(article),
     )
 
 
@@ -130,15 +129,9 @@ class DropRepeatedArticles(beam.PTransform):
         self._known_ids = frozenset(known_ids or ())
         self._streaming = streaming
 
-    def _is_streaming(self, articles) -> bool:
-        if self._streaming is not None:
-            return self._streaming
-        options = articles.pipeline.options
-        return (not articles.is_bounded) or bool(options and options.view_as(StandardOptions).streaming)
-
     def expand(self, articles):
         keyed = articles | "ById" >> beam.Map(lambda article: (article.article_id, article))
-        if self._is_streaming(articles):
+        if runs_streaming(articles, self._streaming):
             if self._known_ids:
                 raise ValueError("DropRepeatedArticles: known_ids are for bounded rounds; streaming keeps keyed state")
             keyed = keyed | "GlobalWindow" >> beam.WindowInto(window.GlobalWindows())
