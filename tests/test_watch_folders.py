@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 
@@ -92,3 +93,25 @@ def test_new_dump_files_are_emitted_once_across_ticks(tmp_path):
     with TestPipeline(runner=STREAMING_RUNNER, options=PipelineOptions(streaming=True)) as pipeline:
         files = pipeline | ticks | "AddFile" >> beam.ParDo(AddFileAtTick()) | WatchFoldersAtTicks([str(tmp_path / "*.jsonl")], config)
         assert_that(files | "Names" >> beam.Map(lambda m: os.path.basename(m.path)), equal_to(["first.jsonl", "second.jsonl"]))
+
+
+def test_watched_files_are_stamped_when_read_not_at_launch(tmp_path):
+    """An unbounded run lasts days: a watched file's records carry the time it
+    was read. Runs the real ReadFileDumps(watch=...) with its PeriodicImpulse on
+    the in-process portable runner with --streaming, bounded by run_for_s."""
+    from tests.conftest import BATCH_RUNNER
+    from transforms.read_files import ReadFileDumps
+
+    dump = tmp_path / "dump.jsonl"
+    dump.write_text('{"text": "Kuala Lumpur, Oct 31: the framework was signed today."}\n')
+    os.utime(dump, (time.time() - 60, time.time() - 60))
+    launched = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)  # what a launch-time stamp would give
+    started = time.time()
+    config = WatchConfig(poll_interval_s=1, settle_s=0.5, run_for_s=2.5)
+    with TestPipeline(runner=BATCH_RUNNER, options=PipelineOptions(streaming=True)) as pipeline:
+        articles, dead_letters = pipeline | ReadFileDumps([str(tmp_path / "*.jsonl")], ingested_at=launched, watch=config)
+        assert_that(
+            articles | "ReadAfterStart" >> beam.Map(lambda a: a.ingested_at.timestamp() >= int(started)),
+            equal_to([True]),
+        )
+        assert_that(dead_letters, equal_to([]), label="NoDeadLetters")

@@ -58,8 +58,10 @@ Fields of an Article from a dump (dates: see `transforms.dump_parsing`):
 - `content_source`: "page" for HTML, "file" otherwise.
 - `article_id`: `make_article_id(identity, text)`, identity as documented in
   the `transforms.dump_parsing` module doc: never the directory.
-- `ingested_at`: one timestamp for the whole run (the constructor's, else the
-  time the transform was built).
+- `ingested_at`: in a bounded run one timestamp for the whole run (the
+  constructor's, else the time the transform was built); in a watched
+  (unbounded) run the time the file was read, since files arrive for as long as
+  the run lasts.
 
 HTML extraction runs on a separate thread per page and is abandoned after
 `extract_timeout_s` (the thread cannot be stopped and finishes in the
@@ -277,9 +279,11 @@ def _is_json_object(line: str) -> bool:
 class ParseDumpFileFn(beam.DoFn):
     """One matched file -> its records, each an Article or a dead letter."""
 
-    def __init__(self, config: ReadConfig, ingested_at: dt.datetime):
+    def __init__(self, config: ReadConfig, ingested_at: Optional[dt.datetime]):
+        """`ingested_at` None: each file's records carry the moment it is read."""
         self._config = config
         self._ingested_at = ingested_at
+        self._file_ingested_at = ingested_at
         self._records_read = Metrics.counter(METRICS_NAMESPACE, "records_read")
         self._abandoned_extractions = Metrics.counter(METRICS_NAMESPACE, "read.html.abandoned_extractions")
 
@@ -287,6 +291,7 @@ class ParseDumpFileFn(beam.DoFn):
         load_html_extractor()
 
     def process(self, readable_file: fileio.ReadableFile) -> Iterator[Output]:
+        self._file_ingested_at = self._ingested_at or dt.datetime.now(UTC).replace(microsecond=0)
         for output in self._records(readable_file):
             self._records_read.inc()
             yield output
@@ -485,7 +490,7 @@ class ParseDumpFileFn(beam.DoFn):
             language=record.language,
             source_kind=kind,
             source_ref=source_ref,
-            ingested_at=self._ingested_at,
+            ingested_at=self._file_ingested_at,
             date_source=record.date_source,
             content_source="page" if kind == "html" else "file",
         )
@@ -530,7 +535,9 @@ class ReadFileDumps(beam.PTransform):
         watch=None,
     ):
         """`watch` (a `WatchConfig`): unbounded, the patterns are watched for new
-        files (`transforms.watch_folders.WatchFolders`) instead of listed once."""
+        files (`transforms.watch_folders.WatchFolders`) instead of listed once,
+        and each file's records carry the time it was read (`ingested_at` is
+        then ignored: a run that lasts days must not date its reads at launch)."""
         super().__init__()
         if isinstance(patterns, str) or not patterns:
             raise ValueError("ReadFileDumps needs a non-empty list of glob patterns")
@@ -540,7 +547,7 @@ class ReadFileDumps(beam.PTransform):
             raise ValueError("ingested_at must be timezone-aware")
         self._patterns = list(patterns)
         self._config = config or ReadConfig()
-        self._ingested_at = ingested_at.astimezone(UTC)
+        self._ingested_at = None if watch is not None else ingested_at.astimezone(UTC)
 
     def expand(self, pbegin: beam.pvalue.PBegin):
         if self._watch is not None:
