@@ -21,7 +21,11 @@ finish_bundle output is kept, a DoFn is set up once per worker process and
 reused for its partitions (Beam sets up and tears down one per partition: a
 model loads for every partition), and each side input's bag becomes one Dask
 item of the same graph, computed once and broadcast to the partitions that
-read it. Everything else — Dask bags, the
+read it. That item goes into the reading tasks as a `Delayed` over the
+unoptimised graph: any other Dask collection passed as a task argument is
+finalised, optimised and renamed by Dask (`ProhibitReuse`), so its whole
+upstream (read, clean, NER) ran again under new keys for every side input.
+Everything else — Dask bags, the
 `dask.distributed` client, `--dask_client_address` and the other DaskOptions —
 is Beam's own runner, unchanged. `newsbeam run --runner DaskRunner` uses it.
 
@@ -138,7 +142,10 @@ class _TagKeepingParDo(transform_evaluator.ParDo):
             bundle_finalizer_param=DoFn.BundleFinalizerParam(),
         )
         side_specs = tuple(spec for spec, _ in side_bags)
-        side_items = [bag.reduction(list, _concatenate) for _, bag in side_bags]
+        # As Delayed over the unoptimised graph: Dask finalises, optimises and
+        # renames (ProhibitReuse) any other collection passed as an argument, so
+        # the side input's whole upstream would run a second time under new keys.
+        side_items = [bag.reduction(list, _concatenate).to_delayed(optimize_graph=False) for _, bag in side_bags]
         # Named after the step: Dask's own token for this call can coincide for
         # two steps (closures of the same name, e.g. every CombineGlobally's
         # InjectDefault), and tasks under one key run once for both.

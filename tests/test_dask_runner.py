@@ -63,3 +63,47 @@ def test_dask_cluster_output_equals_direct_runner(mixed_input, tmp_path):
     assert dask_rows == direct_rows
     copies = [r for rows in direct_rows.values() for r in rows if not r["is_canonical"]]
     assert copies, "the input should hold syndicated copies, so copy groups are compared too"
+
+
+def _log_call(value, log_path: str, step: str, *side_values):
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write(step + "\n")
+    return value
+
+
+def test_every_step_runs_once_when_read_as_a_side_input(tmp_path):
+    """A step read by a later step and, through a combine, as a side input runs
+    once per element: Dask optimises and renames (ProhibitReuse) a collection
+    passed as a task argument, so a side input handed over as a Dask bag or item
+    ran its whole upstream again (the read, cleaning and NER of newsbeam's graph)."""
+    import collections
+
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from dask.distributed import LocalCluster
+
+    from pipeline.dask_runner import DaskRunner
+
+    log = str(tmp_path / "calls.log")
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        options = PipelineOptions(["--dask_client_address", cluster.scheduler_address])
+        pipeline = beam.Pipeline(runner=DaskRunner(), options=options)
+        read = pipeline | beam.Create(list(range(40))) | "Read" >> beam.Map(_log_call, log, "read")
+        kept = read | "Keep" >> beam.Map(_log_call, log, "keep")
+        total = (
+            read
+            | "Measure" >> beam.Map(_log_call, log, "measure")
+            | "Total" >> beam.combiners.Count.Globally()
+        )
+        (
+            kept
+            | "UseTotal" >> beam.Map(_log_call, log, "use_total", beam.pvalue.AsSingleton(total))
+            | "Count" >> beam.combiners.Count.Globally()
+        )
+        result = pipeline.run()
+        result.wait_until_finish()
+        result.client.close()  # before the cluster goes, or the client keeps reconnecting
+    calls = collections.Counter(pathlib.Path(log).read_text().split())
+    assert calls == {"read": 40, "keep": 40, "measure": 40, "use_total": 40}
