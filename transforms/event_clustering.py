@@ -104,7 +104,7 @@ orders: pairwise F1 mean 0.878 (0.850-0.906), BCubed 0.906. The fixed order's
 0.905 is at the top of that range; 0.88 is the figure to expect on data of this
 kind. Tried without a gain beyond that spread (mean of 5-10 orders, chosen on
 one half, measured on the other): year from full dates only, the latest year,
-the most frequent year; lead-weighted terms; idf exponent 1.5/2 and max_zipf
+the most frequent year, the lead's year only, the lead's else a full date's, body years only as a lower bound (historical years in ECB bodies, "in 1957", cost some joins but also block some wrong ones); lead-weighted terms; idf exponent 1.5/2 and max_zipf
 5/5.5; average-link instead of centroid; the event's central names missing
 from the article; main-name presence as a share of members; not absorbing weak
 joins (drift control); similarity to the founding article or to the best of
