@@ -52,7 +52,7 @@ Run locally (the stage runs inside the main job) and on Dataflow:
         --runner DataflowRunner --project PROJECT --region REGION \\
         --temp_location gs://BUCKET/tmp --sdk_container_image IMAGE
 Benchmark: python bench/bench_entities.py --sizes 1000 10000, and
-    python bench/bench_entities.py --sizes 100000 --side-by-side (about 2 hours).
+    python bench/bench_entities.py --sizes 100000 --side-by-side (about 2.5 hours).
 Measured on 2 cores: TagEntities over plain `nlp.pipe` on the same texts, in
 CPU seconds, 1.06 at 1k, 1.12 at 10k and 1.10 at 100k articles (100k:
 56.3M tokens, 7,040 CPU s, 14.2 articles/s, 8,000 tokens/s per core; spaCy
