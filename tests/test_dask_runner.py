@@ -8,12 +8,15 @@ runner's row for row: same rows, same event_ids, same copy groups.
 
 from __future__ import annotations
 
+import collections
 import gzip
 import json
 import pathlib
 
+import apache_beam as beam
 import pyarrow.parquet as pq
 import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from tests.conftest import SEEDS_DIR, SHARED, require_shared, run_newsbeam
 
@@ -76,10 +79,6 @@ def test_every_step_runs_once_when_read_as_a_side_input(tmp_path):
     once per element: Dask optimises and renames (ProhibitReuse) a collection
     passed as a task argument, so a side input handed over as a Dask bag or item
     ran its whole upstream again (the read, cleaning and NER of newsbeam's graph)."""
-    import collections
-
-    import apache_beam as beam
-    from apache_beam.options.pipeline_options import PipelineOptions
     from dask.distributed import LocalCluster
 
     from pipeline.dask_runner import DaskRunner

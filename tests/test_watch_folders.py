@@ -14,7 +14,8 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 
-from tests.conftest import STREAMING_RUNNER
+from tests.conftest import BATCH_RUNNER, STREAMING_RUNNER
+from transforms.read_files import ReadFileDumps
 from transforms.watch_folders import WatchConfig, WatchFolders, WatchFoldersAtTicks, is_in_progress_name, new_files
 
 
@@ -99,9 +100,6 @@ def test_watched_files_are_stamped_when_read_not_at_launch(tmp_path):
     """An unbounded run lasts days: a watched file's records carry the time it
     was read. Runs the real ReadFileDumps(watch=...) with its PeriodicImpulse on
     the in-process portable runner with --streaming, bounded by run_for_s."""
-    from tests.conftest import BATCH_RUNNER
-    from transforms.read_files import ReadFileDumps
-
     dump = tmp_path / "dump.jsonl"
     dump.write_text('{"text": "Kuala Lumpur, Oct 31: the framework was signed today."}\n')
     os.utime(dump, (time.time() - 60, time.time() - 60))
