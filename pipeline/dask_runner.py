@@ -161,7 +161,46 @@ def _concatenate(lists):
     return [value for values in lists for value in values]
 
 
-_TRANSLATIONS = {**TRANSLATIONS, apache_beam.ParDo: _TagKeepingParDo}
+# Partitions per worker thread after a grouping: two, so that a thread that
+# finishes its share early takes over part of another's (work stealing).
+_PARTITIONS_PER_THREAD = 2
+
+
+def _cluster_threads() -> int:
+    """Worker threads of the Dask client the run uses (0 when there is none)."""
+    try:
+        from distributed import default_client
+
+        return sum(default_client().nthreads().values())
+    except (ImportError, ValueError):
+        return 0
+
+
+class _SpreadingGroupByKey(transform_evaluator.GroupByKey):
+    """Beam's Dask GroupByKey, with its output spread over the whole cluster.
+
+    Beam's translation groups with Dask's task shuffle, which keeps the input's
+    partition count, and a bounded read enters the graph as one partition
+    (`Create` of a few glob patterns): read, parse, clean and dedup then ran as
+    one task, and NER on the two partitions that later Flattens happened to
+    make, of unequal size. Splitting the input first makes the shuffle hash the
+    keys (tokenised, so equal in every worker process) over exactly
+    `--dask_npartitions` partitions, or two per worker thread of the cluster
+    (Flattens upstream add up partition counts; a grouping resets them).
+    """
+
+    def apply(self, input_bag, side_inputs=None):
+        target = self.bag_kwargs.get("npartitions") or _PARTITIONS_PER_THREAD * _cluster_threads()
+        if target and target != input_bag.npartitions:
+            input_bag = input_bag.repartition(npartitions=target)
+        return super().apply(input_bag, side_inputs)
+
+
+_TRANSLATIONS = {
+    **TRANSLATIONS,
+    apache_beam.ParDo: _TagKeepingParDo,
+    **{translated: _SpreadingGroupByKey for translated, op in TRANSLATIONS.items() if op is transform_evaluator.GroupByKey},
+}
 
 
 def _main_values(partition) -> list:

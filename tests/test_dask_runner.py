@@ -106,3 +106,52 @@ def test_every_step_runs_once_when_read_as_a_side_input(tmp_path):
         result.client.close()  # before the cluster goes, or the client keeps reconnecting
     calls = collections.Counter(pathlib.Path(log).read_text().split())
     assert calls == {"read": 40, "keep": 40, "measure": 40, "use_total": 40}
+
+
+class _LogBundleSizes(beam.DoFn):
+    """Writes one line per bundle (a Dask partition): the elements it held."""
+
+    def __init__(self, log_path: str):
+        self._log_path = log_path
+
+    def start_bundle(self):
+        self._seen = 0
+
+    def process(self, element):
+        self._seen += 1
+        yield element
+
+    def finish_bundle(self):
+        with open(self._log_path, "a", encoding="utf-8") as log:
+            log.write(f"{self._seen}\n")
+
+
+def test_a_grouping_spreads_its_output_over_the_cluster(tmp_path):
+    """A bounded input enters the graph as one partition (Create of a few glob
+    patterns); Dask's task shuffle keeps the partition count, so without
+    spreading every step after it ran as one task on one worker."""
+    from dask.distributed import LocalCluster
+
+    from pipeline.dask_runner import DaskRunner
+
+    log = tmp_path / "bundles.log"
+    keys = 60
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        options = PipelineOptions(["--dask_client_address", cluster.scheduler_address])
+        pipeline = beam.Pipeline(runner=DaskRunner(), options=options)
+        (
+            pipeline
+            | beam.Create([(f"path-{index}", index) for index in range(keys)])
+            | "GroupByPath" >> beam.GroupByKey()
+            | "Parse" >> beam.ParDo(_LogBundleSizes(str(log)))
+        )
+        result = pipeline.run()
+        result.wait_until_finish()
+        result.client.close()
+    bundle_sizes = [int(line) for line in log.read_text().split()]
+    assert sum(bundle_sizes) == keys
+    # Two partitions per worker thread; keys hash over them.
+    assert len(bundle_sizes) == 4
+    assert max(bundle_sizes) <= keys // 2, bundle_sizes
