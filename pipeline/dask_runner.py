@@ -25,6 +25,9 @@ read it. That item goes into the reading tasks as a `Delayed` over the
 unoptimised graph: any other Dask collection passed as a task argument is
 finalised, optimised and renamed by Dask (`ProhibitReuse`), so its whole
 upstream (read, clean, NER) ran again under new keys for every side input.
+And a GroupByKey spreads its output over `--dask_npartitions` partitions, or
+two per worker thread: Beam's translation keeps the partition count, and a
+bounded read starts as one partition, so most of the graph ran as one task.
 Everything else — Dask bags, the
 `dask.distributed` client, `--dask_client_address` and the other DaskOptions —
 is Beam's own runner, unchanged. `newsbeam run --runner DaskRunner` uses it.
