@@ -1,6 +1,6 @@
 """Beam's DaskRunner, with each output of a multi-output ParDo kept apart.
 
-Beam 2.77's `apache_beam.runners.dask.dask_runner.DaskRunner` has three faults
+Beam 2.77's `apache_beam.runners.dask.dask_runner.DaskRunner` has four faults
 in its ParDo translation that newsbeam's graph runs into:
 
 1. it returns `v.value` for every output, stripping the tag of tagged outputs,
