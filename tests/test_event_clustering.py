@@ -198,3 +198,36 @@ def test_languages_whose_tokenizer_is_not_installed_fall_back_instead_of_failing
         "新型iPhoneの販売", "先日、不正に改造したiPhoneを販売したとして、男性が逮捕されました。", "ja", (), clustering.ClusteringParams()
     )
     assert features.terms
+
+
+def _cosine(left: dict[str, float], right: dict[str, float]) -> float:
+    return sum(value * right.get(term, 0.0) for term, value in left.items())
+
+
+def test_headlines_of_one_story_join_at_the_lower_short_text_threshold():
+    """Two headlines of one story share one word out of seven or eight: a cosine
+    below similarity_threshold, which joins only because both are headline-sized."""
+    first_text = "Apple earnings beat forecasts as iPhone sales climb"
+    second_text = "iPhone maker posts record quarter, shares rise after hours"
+    first = make_article("h1", first_text, FRIDAY, title=first_text)
+    second = make_article("h2", second_text, FRIDAY + dt.timedelta(hours=1), title=second_text)
+    first_features, second_features = features_of(first, PARAMS), features_of(second, PARAMS)
+    assert len(second_features.terms) <= PARAMS.short_text_terms
+    assert not first_features.main_names and first_features.latest_year is None
+    score = _cosine(second_features.terms, first_features.terms) + PARAMS.name_weight * _cosine(
+        second_features.names, first_features.names
+    )
+    assert PARAMS.short_text_threshold <= score < PARAMS.similarity_threshold
+
+    one_threshold = ClusteringParams(short_text_terms=0)
+    for params, same_event in ((PARAMS, True), (one_threshold, False)):
+        clusterer = OnlineEventClusterer(params)
+        ids = [clusterer.assign(article, features_of(article, params)) for article in (first, second)]
+        assert (ids[0] == ids[1]) is same_event, params
+
+
+def test_a_long_article_is_held_to_the_similarity_threshold():
+    features = article_features(None, " ".join(f"word{index}" for index in range(PARAMS.short_text_terms + 1)), "en", (), PARAMS)
+    assert clustering.joining_threshold(features, PARAMS) == PARAMS.similarity_threshold
+    headline = article_features(None, "Crimea votes to join Russia", "en", (), PARAMS)
+    assert clustering.joining_threshold(headline, PARAMS) == PARAMS.short_text_threshold

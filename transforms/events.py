@@ -107,6 +107,18 @@ class EventsConfig(BaseModel):
         "new event (score = term cosine + name_weight x name cosine - main-name penalty - year penalty "
         "+ same-year bonus).",
     )
+    short_text_terms: int = Field(
+        8,
+        ge=0,
+        description="An article with at most this many distinct content words (a headline) joins at "
+        "short_text_threshold instead (0: never).",
+    )
+    short_text_threshold: float = Field(
+        0.025,
+        ge=0.0,
+        description="similarity_threshold for headline-sized articles: two headlines of one story "
+        "share few words, so their cosine is low.",
+    )
     name_weight: float = Field(
         0.25, ge=0.0, description="Weight of the cosine over names (capitalised words and entity norms)."
     )
@@ -160,6 +172,8 @@ class EventsConfig(BaseModel):
     def params(self) -> clustering.ClusteringParams:
         return clustering.ClusteringParams(
             similarity_threshold=self.similarity_threshold,
+            short_text_terms=self.short_text_terms,
+            short_text_threshold=self.short_text_threshold,
             name_weight=self.name_weight,
             year_weight=self.year_weight,
             same_year_bonus=self.same_year_bonus,
