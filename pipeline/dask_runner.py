@@ -202,7 +202,11 @@ class _SpreadingGroupByKey(transform_evaluator.GroupByKey):
 _TRANSLATIONS = {
     **TRANSLATIONS,
     apache_beam.ParDo: _TagKeepingParDo,
-    **{translated: _SpreadingGroupByKey for translated, op in TRANSLATIONS.items() if op is transform_evaluator.GroupByKey},
+    **{
+        translated: _SpreadingGroupByKey
+        for translated, op in TRANSLATIONS.items()
+        if op is transform_evaluator.GroupByKey
+    },
 }
 
 

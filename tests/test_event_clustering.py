@@ -227,7 +227,8 @@ def test_headlines_of_one_story_join_at_the_lower_short_text_threshold():
 
 
 def test_a_long_article_is_held_to_the_similarity_threshold():
-    features = article_features(None, " ".join(f"word{index}" for index in range(PARAMS.short_text_terms + 1)), "en", (), PARAMS)
+    long_text = " ".join(f"word{index}" for index in range(PARAMS.short_text_terms + 1))
+    features = article_features(None, long_text, "en", (), PARAMS)
     assert clustering.joining_threshold(features, PARAMS) == PARAMS.similarity_threshold
     headline = article_features(None, "Crimea votes to join Russia", "en", (), PARAMS)
     assert clustering.joining_threshold(headline, PARAMS) == PARAMS.short_text_threshold
