@@ -26,7 +26,7 @@ unoptimised graph: any other Dask collection passed as a task argument is
 finalised, optimised and renamed by Dask (`ProhibitReuse`), so its whole
 upstream (read, clean, NER) ran again under new keys for every side input.
 And a GroupByKey spreads its output over `--dask_npartitions` partitions, or
-two per worker thread: Beam's translation keeps the partition count, and a
+four per worker thread: Beam's translation keeps the partition count, and a
 bounded read starts as one partition, so most of the graph ran as one task.
 Everything else — Dask bags, the
 `dask.distributed` client, `--dask_client_address` and the other DaskOptions —
@@ -164,9 +164,12 @@ def _concatenate(lists):
     return [value for values in lists for value in values]
 
 
-# Partitions per worker thread after a grouping: two, so that a thread that
-# finishes its share early takes over part of another's (work stealing).
-_PARTITIONS_PER_THREAD = 2
+# Partitions per worker thread after a grouping. Dask places a task where its
+# input lies, so with few partitions one worker can get most of them (with two
+# per thread, one run of bench/end_to_end.py at 1,000 articles put 33 and 65
+# CPU s on the two workers); four per thread kept them even (47-51 s in two
+# runs) at the same CPU in all, and eight per thread cost about 10% more.
+_PARTITIONS_PER_THREAD = 4
 
 
 def _cluster_threads() -> int:
@@ -188,7 +191,7 @@ class _SpreadingGroupByKey(transform_evaluator.GroupByKey):
     one task, and NER on the two partitions that later Flattens happened to
     make, of unequal size. Splitting the input first makes the shuffle hash the
     keys (tokenised, so equal in every worker process) over exactly
-    `--dask_npartitions` partitions, or two per worker thread of the cluster
+    `--dask_npartitions` partitions, or four per worker thread of the cluster
     (Flattens upstream add up partition counts; a grouping resets them).
     """
 

@@ -152,6 +152,6 @@ def test_a_grouping_spreads_its_output_over_the_cluster(tmp_path):
         result.client.close()
     bundle_sizes = [int(line) for line in log.read_text().split()]
     assert sum(bundle_sizes) == keys
-    # Two partitions per worker thread; keys hash over them.
-    assert len(bundle_sizes) == 4
+    # Four partitions per worker thread; keys hash over them.
+    assert len(bundle_sizes) == 8
     assert max(bundle_sizes) <= keys // 2, bundle_sizes
