@@ -195,10 +195,11 @@ class _SpreadingGroupByKey(transform_evaluator.GroupByKey):
     (Flattens upstream add up partition counts; a grouping resets them).
     """
 
+    partitions = 0  # set per pipeline by DaskRunner.to_dask_bag_visitor (0: keep the input's)
+
     def apply(self, input_bag, side_inputs=None):
-        target = self.bag_kwargs.get("npartitions") or _PARTITIONS_PER_THREAD * _cluster_threads()
-        if target and target != input_bag.npartitions:
-            input_bag = input_bag.repartition(npartitions=target)
+        if self.partitions and self.partitions != input_bag.npartitions:
+            input_bag = input_bag.repartition(npartitions=self.partitions)
         return super().apply(input_bag, side_inputs)
 
 
@@ -244,6 +245,8 @@ class DaskRunner(BeamDaskRunner):
 
         bag_kwargs = bag_kwargs or {}
         _TagKeepingParDo.run_token = uuid.uuid4().hex
+        # Asked of the cluster once per pipeline, not at every grouping.
+        _SpreadingGroupByKey.partitions = bag_kwargs.get("npartitions") or _PARTITIONS_PER_THREAD * _cluster_threads()
 
         @dataclasses.dataclass
         class OutputRoutingVisitor(PipelineVisitor):
