@@ -132,6 +132,28 @@ def test_fuzzy_guard_in_a_pipeline():
         assert_that(tagged, matches_persons(expected))
 
 
+def test_a_headline_repeated_as_the_first_line_gives_no_run_on_names():
+    # The small model reads "Checks Into Rehab" and "Dies" in these Title Case lines as part
+    # of the name (checked: it tags "Lindsay Lohan Checks Into Rehab" and "Esther Williams
+    # Dies" as PERSON); the names the prose gives are the ones kept.
+    articles = [
+        make_article(
+            "lohan",
+            "Lindsay Lohan Checks Into Rehab\n"
+            "Lindsay Lohan checked into a rehab clinic in Malibu on Friday, her lawyer said.",
+        ),
+        make_article(
+            "williams",
+            "Esther Williams Dies at 91\n"
+            "Esther Williams, the swimming champion who became a film star, died on Thursday in Los Angeles.",
+        ),
+    ]
+    expected = {"lohan": {"Lindsay Lohan"}, "williams": {"Esther Williams"}}
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        tagged, _ = pipeline | beam.Create(articles) | TagEntities()
+        assert_that(tagged, matches_persons(expected))
+
+
 def test_within_article_only_when_cross_article_is_off():
     articles = [
         make_article("marco", "US Secretary of State Marco Rubio met Indian officials in Kuala Lumpur on Friday."),

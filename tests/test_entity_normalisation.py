@@ -172,6 +172,42 @@ def test_surname_of_two_spellings_of_one_person_resolves_to_the_more_mentioned()
     assert result.entities[-1] == Entity("Hegseth", "PERSON", "Pete Hegseth")
 
 
+def test_a_name_run_on_into_a_headline_takes_the_name_the_text_gives():
+    mentions = [
+        RawMention("Lindsay Lohan Checks Into Rehab", "PERSON", headline_case=True),
+        RawMention("Lindsay Lohan", "PERSON"),
+        RawMention("Lohan", "PERSON"),
+        RawMention("Arcade Joseph Comeaux Jr.", "PERSON", headline_case=True),
+        RawMention("Arcade Joseph Comeaux", "PERSON"),
+        RawMention("Esther Williams Dies", "PERSON", headline_case=True),
+    ]
+    result = normalise_article(mentions, ALIASES)
+    assert [(e.text, e.norm) for e in result.entities] == [
+        ("Lindsay Lohan Checks Into Rehab", "Lindsay Lohan"),
+        ("Lindsay Lohan", "Lindsay Lohan"),
+        ("Lohan", "Lindsay Lohan"),
+        # A generational suffix is part of the name, not a run-on.
+        ("Arcade Joseph Comeaux Jr.", "Arcade Joseph Comeaux Jr."),
+        ("Arcade Joseph Comeaux", "Arcade Joseph Comeaux"),
+        # No shorter name of the other lines: kept as tagged.
+        ("Esther Williams Dies", "Esther Williams Dies"),
+    ]
+
+
+def test_run_ons_are_only_trimmed_on_headline_lines_and_with_a_name_elsewhere():
+    in_prose = normalise_article(
+        [RawMention("Ellen DeGeneres Returns", "PERSON"), RawMention("Ellen DeGeneres", "PERSON")], ALIASES
+    )
+    assert [e.norm for e in in_prose.entities] == ["Ellen DeGeneres Returns", "Ellen DeGeneres"]
+    headline_only = normalise_article([RawMention("Ellen DeGeneres Returns", "PERSON", headline_case=True)], ALIASES)
+    assert [e.norm for e in headline_only.entities] == ["Ellen DeGeneres Returns"]
+    other_label = normalise_article(
+        [RawMention("Hennepin County Medical Center", "ORG", headline_case=True), RawMention("Hennepin County", "GPE")],
+        ALIASES,
+    )
+    assert [e.norm for e in other_label.entities] == ["Hennepin County Medical Center", "Hennepin County"]
+
+
 def test_distinct_mentions_kept_once_in_order_and_junk_counted():
     mentions = [
         RawMention("info sharing", "PERSON"),

@@ -96,6 +96,7 @@ from transforms.entity_normalisation import (
     tagging_view,
 )
 from transforms.schema import Article
+from transforms.text_cleaning import in_headline_case_line
 
 _LOG = logging.getLogger(__name__)
 
@@ -276,7 +277,13 @@ class SpacyTagger(Tagger):
     def tag(self, texts: Sequence[str]) -> list[list[RawMention]]:
         with self._lock:
             docs = list(self._nlp.pipe(texts, batch_size=self.config.batch_size))
-        return [[RawMention(ent.text, ent.label_) for ent in doc.ents] for doc in docs]
+        return [
+            [
+                RawMention(ent.text, ent.label_, in_headline_case_line(doc.text, ent.start_char, ent.end_char))
+                for ent in doc.ents
+            ]
+            for doc in docs
+        ]
 
     def is_known_word(self, word: str) -> bool:
         return word in self._vocabulary

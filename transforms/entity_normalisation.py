@@ -32,7 +32,17 @@ Each raw mention `(text, label)` from the tagger goes through, in order:
    matched without case, full stops, hyphens or a leading "the": "US",
    "U.S.", "USA", "America", "United States of America" -> "United States"
    (GPE).
-7. Surnames: a mention whose tokens are the last tokens of a longer PERSON
+7. Headline run-ons: on a mostly capitalised line (a Title Case headline
+   repeated as the text's first line, a byline; see
+   `text_cleaning.mostly_capitalised`) the model runs a name on into the
+   capitalised words after it: "Ellen DeGeneres Returns to Host the Oscars"
+   gives PERSON "Ellen DeGeneres Returns", "Lindsay Lohan Checks Into Rehab"
+   a PERSON of five words. Such a PERSON whose leading words are a PERSON
+   name of the article's other lines takes that name; a trailing generational
+   suffix ("Jr.", "III") is part of a name, not a run-on. Without such a name
+   elsewhere (a headline-only item) the mention is kept as tagged. The tagger
+   says which mentions lie on such lines (`RawMention.headline_case`).
+8. Surnames: a mention whose tokens are the last tokens of a longer PERSON
    name in the same article takes that name and the PERSON label, whatever
    label the model gave it ("Singh" tagged GPE -> PERSON "Rajnath Singh";
    "Jaishankar" -> "S. Jaishankar"). When several full names end that way,
@@ -119,6 +129,8 @@ class RawMention(NamedTuple):
 
     text: str
     label: str
+    # On a mostly capitalised line (a Title Case headline, a byline): see rule 7.
+    headline_case: bool = False
 
 
 # --- Cleaning ------------------------------------------------------------
@@ -466,14 +478,41 @@ def _resolve_partial(
     return None
 
 
+# Generational suffixes belong to the name they follow ("Arcade Joseph Comeaux Jr.").
+_NAME_SUFFIXES = frozenset({"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"})
+
+
+def _trim_headline_run_ons(
+    cleaned: list[tuple[str, str, str, bool]], on_headline_lines: list[bool]
+) -> list[tuple[str, str, str, bool]]:
+    """Rule 7: a PERSON run on into a headline's words takes the name the other lines give."""
+    people_elsewhere = {
+        name for (_, label, name, _), headline in zip(cleaned, on_headline_lines) if label == PERSON and not headline
+    }
+    if not people_elsewhere:
+        return cleaned
+    trimmed = []
+    for (text, label, name, aliased), headline in zip(cleaned, on_headline_lines):
+        if headline and label == PERSON and not aliased and name not in people_elsewhere:
+            tokens = name.split(" ")
+            for cut in range(len(tokens) - 1, 0, -1):
+                rest = tokens[cut:]
+                if " ".join(tokens[:cut]) in people_elsewhere and not all(t.lower() in _NAME_SUFFIXES for t in rest):
+                    name = " ".join(tokens[:cut])
+                    break
+        trimmed.append((text, label, name, aliased))
+    return trimmed
+
+
 def normalise_article(
     mentions: Sequence[RawMention],
     aliases: AliasTable,
     is_known: KnownWord = no_known_words,
 ) -> ArticleEntities:
-    """Clean, filter, alias and resolve one article's mentions (module rules 1-7)."""
+    """Clean, filter, alias and resolve one article's mentions (module rules 1-8)."""
     dropped: Counter = Counter()
     cleaned: list[tuple[str, str, str, bool]] = []  # (text, label, name, aliased)
+    on_headline_lines: list[bool] = []
     for mention in mentions:
         result = clean_mention(mention.text, mention.label)
         if result.name is None:
@@ -484,6 +523,8 @@ def normalise_article(
             cleaned.append((mention.text, alias.label or result.label, alias.name, True))
         else:
             cleaned.append((mention.text, result.label, result.name, False))
+        on_headline_lines.append(mention.headline_case)
+    cleaned = _trim_headline_run_ons(cleaned, on_headline_lines)
 
     full_person_names: Counter = Counter(
         name

@@ -195,6 +195,7 @@ from typing import Iterable, Optional
 import wordfreq
 
 from transforms.schema import Article, stable_id
+from transforms.text_cleaning import WORD, mostly_capitalised
 
 EVENT_ID_PREFIX = "ev-"
 ENTITY_FEATURE_PREFIX = "entity:"
@@ -205,7 +206,7 @@ _LEAD_LINES = 4  # title, dateline and first sentences: where an article dates i
 _MAIN_NAMES = 3
 _MAIN_NAME_MIN_MENTIONS = 2
 
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_WORD = WORD
 _SENTENCE_END = re.compile(r"[.!?:;\"“”«»|–—-]\s*$")
 # A year, not a decade ("the 1950s", "1990's") nor part of a longer number.
 _YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d|['’]?s\b)")
@@ -292,11 +293,6 @@ def _normalise_word(token: str) -> str:
     return word[:-2] if word.endswith("'s") else word
 
 
-def _mostly_capitalised(tokens: list[str]) -> bool:
-    alphabetic = [t for t in tokens if t[0].isalpha()]
-    return len(alphabetic) >= 3 and sum(t[0].isupper() for t in alphabetic) > 0.6 * len(alphabetic)
-
-
 def _l2(vector: dict[str, float]) -> dict[str, float]:
     norm = math.sqrt(sum(v * v for v in vector.values()))
     return {t: v / norm for t, v in vector.items()} if norm > 0 else {}
@@ -334,7 +330,7 @@ def article_features(
             if line_number < _LEAD_LINES:
                 lead_year = max(lead_year or 0, int(year))
         line_number += 1
-        name_line = not _mostly_capitalised([m.group() for m in matches])
+        name_line = not mostly_capitalised([m.group() for m in matches])
         for index, match in enumerate(matches):
             token = match.group()
             word = _normalise_word(token)

@@ -181,6 +181,27 @@ def normalize_text(text: str) -> str:
     return normalize_whitespace(normalize_unicode(text))
 
 
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+def mostly_capitalised(words: list[str]) -> bool:
+    """Whether a line's words are mostly capitalised, as in a Title Case headline or a byline.
+
+    Three alphabetic words at least, over 60% of them capitalised: prose
+    capitalises a name or two per sentence, a headline nearly every word.
+    """
+    alphabetic = [w for w in words if w[0].isalpha()]
+    return len(alphabetic) >= 3 and sum(w[0].isupper() for w in alphabetic) > 0.6 * len(alphabetic)
+
+
+def in_headline_case_line(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] lies on a line that is mostly capitalised (see above)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line = text[line_start: len(text) if line_end < 0 else line_end]
+    return mostly_capitalised(WORD.findall(line))
+
+
 def normalize_inline(text: str) -> str:
     """One line: Unicode normalised and every whitespace run made one space."""
     return " ".join(normalize_unicode(text).split())
