@@ -154,6 +154,20 @@ def test_a_headline_repeated_as_the_first_line_gives_no_run_on_names():
         assert_that(tagged, matches_persons(expected))
 
 
+def test_a_platform_named_as_a_source_is_an_organisation_not_a_person():
+    # From the reprint set; the small model tags "Twitter" here as PERSON.
+    text = "DeGeneres made the announcement on Twitter on Friday and said: \"It's official: I'm hosting the Oscars.\""
+
+    def check(tagged):
+        (article,) = tagged
+        labels = {e.label for e in article.entities if e.norm == "Twitter"}
+        assert labels == {"ORG"}, article.entities
+
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        tagged, _ = pipeline | beam.Create([make_article("oscars", text)]) | TagEntities()
+        assert_that(tagged, check)
+
+
 def test_within_article_only_when_cross_article_is_off():
     articles = [
         make_article("marco", "US Secretary of State Marco Rubio met Indian officials in Kuala Lumpur on Friday."),

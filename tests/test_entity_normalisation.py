@@ -103,6 +103,12 @@ def test_alias_sets_the_label():
     assert [(e.label, e.norm) for e in result.entities] == [("GPE", "United States"), ("GPE", "United Kingdom")]
 
 
+def test_platforms_the_model_tags_as_people_or_places_become_organisations():
+    mentions = [RawMention("Twitter", "PERSON"), RawMention("Netflix", "GPE"), RawMention("Reddit", "NORP")]
+    result = normalise_article(mentions, ALIASES)
+    assert [(e.label, e.norm) for e in result.entities] == [("ORG", "Twitter"), ("ORG", "Netflix"), ("ORG", "Reddit")]
+
+
 def test_alias_file_extends_and_overrides(tmp_path):
     path = tmp_path / "aliases.yaml"
     path.write_text(
