@@ -96,7 +96,7 @@ from transforms.entity_normalisation import (
     tagging_view,
 )
 from transforms.schema import Article
-from transforms.text_cleaning import in_headline_case_line
+from transforms.text_cleaning import on_headline_case_lines
 
 _LOG = logging.getLogger(__name__)
 
@@ -249,6 +249,11 @@ def load_spacy_pipeline(model: str, exclude: tuple[str, ...]) -> tuple[Any, froz
         return _load_spacy_pipeline(model, exclude)
 
 
+def _mentions(doc) -> list[RawMention]:
+    headline_case = on_headline_case_lines(doc.text, ((ent.start_char, ent.end_char) for ent in doc.ents))
+    return [RawMention(ent.text, ent.label_, flag) for ent, flag in zip(doc.ents, headline_case)]
+
+
 @TaggerRegistry.add("spacy")
 class SpacyTagger(Tagger):
     """spaCy NER with only the components NER needs."""
@@ -277,13 +282,7 @@ class SpacyTagger(Tagger):
     def tag(self, texts: Sequence[str]) -> list[list[RawMention]]:
         with self._lock:
             docs = list(self._nlp.pipe(texts, batch_size=self.config.batch_size))
-        return [
-            [
-                RawMention(ent.text, ent.label_, in_headline_case_line(doc.text, ent.start_char, ent.end_char))
-                for ent in doc.ents
-            ]
-            for doc in docs
-        ]
+        return [_mentions(doc) for doc in docs]
 
     def is_known_word(self, word: str) -> bool:
         return word in self._vocabulary

@@ -124,7 +124,7 @@ import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Optional, Protocol
+from typing import Iterable, Optional, Protocol
 
 import ftfy
 
@@ -194,12 +194,20 @@ def mostly_capitalised(words: list[str]) -> bool:
     return len(alphabetic) >= 3 and sum(w[0].isupper() for w in alphabetic) > 0.6 * len(alphabetic)
 
 
-def in_headline_case_line(text: str, start: int, end: int) -> bool:
-    """Whether text[start:end] lies on a line that is mostly capitalised (see above)."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", end)
-    line = text[line_start: len(text) if line_end < 0 else line_end]
-    return mostly_capitalised(WORD.findall(line))
+def on_headline_case_lines(text: str, spans: Iterable[tuple[int, int]]) -> list[bool]:
+    """For each (start, end) span of text, whether its line is mostly capitalised (see above).
+
+    Each line is read once however many spans it holds: a text that is one long
+    paragraph would otherwise be re-read for every entity in it.
+    """
+    verdicts: dict[tuple[int, int], bool] = {}
+    flags = []
+    for start, end in spans:
+        line = (text.rfind("\n", 0, start) + 1, text.find("\n", end))
+        if line not in verdicts:
+            verdicts[line] = mostly_capitalised(WORD.findall(text[line[0]: len(text) if line[1] < 0 else line[1]]))
+        flags.append(verdicts[line])
+    return flags
 
 
 def normalize_inline(text: str) -> str:
