@@ -206,7 +206,6 @@ _LEAD_LINES = 4  # title, dateline and first sentences: where an article dates i
 _MAIN_NAMES = 3
 _MAIN_NAME_MIN_MENTIONS = 2
 
-_WORD = WORD
 _SENTENCE_END = re.compile(r"[.!?:;\"“”«»|–—-]\s*$")
 # A year, not a decade ("the 1950s", "1990's") nor part of a longer number.
 _YEAR = re.compile(r"(?<!\d)(19[5-9]\d|20[0-4]\d)(?!\d|['’]?s\b)")
@@ -322,7 +321,7 @@ def article_features(
     lines = ([title] if title else []) + (text or "").splitlines()
     line_number = 0
     for line in lines:
-        matches = list(_WORD.finditer(line))
+        matches = list(WORD.finditer(line))
         if not matches:
             continue
         for year in _YEAR.findall(line):
@@ -347,7 +346,7 @@ def article_features(
                     names[word] = weights[word]
                     name_mentions[word] += 1
     for norm in entity_norms:
-        words = [_normalise_word(w) for w in _WORD.findall(norm)]
+        words = [_normalise_word(w) for w in WORD.findall(norm)]
         scored = [weight(w) for w in words if len(w) >= 2]
         scored = [s for s in scored if s is not None]
         if scored:
