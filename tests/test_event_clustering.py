@@ -232,3 +232,36 @@ def test_a_long_article_is_held_to_the_similarity_threshold():
     assert clustering.joining_threshold(features, PARAMS) == PARAMS.similarity_threshold
     headline = article_features(None, "Crimea votes to join Russia", "en", (), PARAMS)
     assert clustering.joining_threshold(headline, PARAMS) == PARAMS.short_text_threshold
+
+
+def test_a_main_name_the_event_writes_only_at_sentence_starts_is_not_missing():
+    """The main-name penalty asks whether the event writes the name at all, not whether it
+    was counted as a name there: "Thompson" opens two sentences of the first report (so it
+    is not in that report's names) and is still the same fight's challenger."""
+    report = make_article(
+        "report",
+        "The champion Klitschko kept his belts in Mannheim on Saturday night. Thompson was stopped "
+        "in the sixth round. Thompson said he would retire after the heavyweight fight.",
+    )
+    same_fight = make_article(
+        "same-fight",
+        "In Mannheim the champion Wladimir Klitschko stopped Tony Thompson in the sixth round. "
+        "Fans cheered as Thompson fell and Klitschko celebrated his heavyweight belts.",
+    )
+    other_fight = make_article(
+        "other-fight",
+        "In Mannheim the champion Wladimir Klitschko stopped Hasim Rahman in the seventh round. "
+        "Fans cheered as Rahman fell and Klitschko celebrated his heavyweight belts.",
+    )
+    report_features = features_of(report, PARAMS)
+    assert "thompson" not in report_features.names and "thompson" in report_features.terms
+    assert "thompson" in features_of(same_fight, PARAMS).main_names
+    assert "rahman" in features_of(other_fight, PARAMS).main_names
+
+    # A penalty this heavy decides alone: any missing main name keeps an article out.
+    decisive = ClusteringParams(main_name_weight=10.0, similarity_threshold=0.01)
+    for follower, joins in ((same_fight, True), (other_fight, False)):
+        clusterer = OnlineEventClusterer(decisive)
+        first = clusterer.assign(report, features_of(report, decisive))
+        second = clusterer.assign(follower, features_of(follower, decisive))
+        assert (first == second) is joins, follower.article_id
