@@ -167,6 +167,54 @@ def test_surname_of_two_different_people_stays_unresolved():
     assert [e.norm for e in result.entities] == ["Rajnath Singh", "Manmohan Singh", "Singh"]
 
 
+def test_bare_first_name_resolves_to_the_one_full_name_it_starts():
+    mentions = [
+        RawMention("Wladimir Klitschko", "PERSON"),
+        RawMention("Wladimir", "PERSON"),
+        RawMention("Vitali", "PERSON"),  # no full name in the article: kept as written
+        RawMention("Klitschko", "PERSON"),  # the surname rule still comes first
+    ]
+    result = normalise_article(mentions, ALIASES)
+    assert [(e.text, e.norm) for e in result.entities] == [
+        ("Wladimir Klitschko", "Wladimir Klitschko"),
+        ("Wladimir", "Wladimir Klitschko"),
+        ("Vitali", "Vitali"),
+        ("Klitschko", "Wladimir Klitschko"),
+    ]
+
+
+def test_first_name_of_two_people_or_of_a_place_stays():
+    mentions = [
+        RawMention("Tony Thompson", "PERSON"),
+        RawMention("Thompson", "PERSON"),
+        RawMention("Tony Blair", "PERSON"),
+        RawMention("Blair", "PERSON"),
+        RawMention("Tony", "PERSON"),
+        RawMention("Jordan Peterson", "PERSON"),
+        RawMention("Peterson", "PERSON"),
+        RawMention("Jordan", "GPE"),
+    ]
+    result = normalise_article(mentions, ALIASES)
+    assert [(e.text, e.label, e.norm) for e in result.entities] == [
+        ("Tony Thompson", "PERSON", "Tony Thompson"),
+        ("Thompson", "PERSON", "Tony Thompson"),
+        ("Tony Blair", "PERSON", "Tony Blair"),
+        ("Blair", "PERSON", "Tony Blair"),
+        ("Tony", "PERSON", "Tony"),
+        ("Jordan Peterson", "PERSON", "Jordan Peterson"),
+        ("Peterson", "PERSON", "Jordan Peterson"),
+        ("Jordan", "GPE", "Jordan"),
+    ]
+
+
+def test_first_name_only_resolves_to_a_full_name_the_article_also_calls_by_its_surname():
+    # The small model's slip "Obama White House" (PERSON) is never written as "House" alone.
+    slip = [RawMention("Obama White House", "PERSON"), RawMention("Obama", "PERSON")]
+    assert [e.norm for e in normalise_article(slip, ALIASES).entities] == ["Obama White House", "Obama"]
+    person = [RawMention("Hugh Jackman", "PERSON"), RawMention("Hugh", "PERSON"), RawMention("Jackman", "ORG")]
+    assert [e.norm for e in normalise_article(person, ALIASES).entities] == ["Hugh Jackman"] * 3
+
+
 def test_surname_of_two_spellings_of_one_person_resolves_to_the_more_mentioned():
     mentions = [
         RawMention("Pete Hegseth", "PERSON"),
