@@ -219,7 +219,7 @@ def test_headlines_of_one_story_join_at_the_lower_short_text_threshold():
     )
     assert PARAMS.short_text_threshold <= score < PARAMS.similarity_threshold
 
-    one_threshold = ClusteringParams(short_text_terms=0)
+    one_threshold = ClusteringParams(short_text_threshold=PARAMS.similarity_threshold)
     for params, same_event in ((PARAMS, True), (one_threshold, False)):
         clusterer = OnlineEventClusterer(params)
         ids = [clusterer.assign(article, features_of(article, params)) for article in (first, second)]
@@ -232,6 +232,41 @@ def test_a_long_article_is_held_to_the_similarity_threshold():
     assert clustering.joining_threshold(features, PARAMS) == PARAMS.similarity_threshold
     headline = article_features(None, "Crimea votes to join Russia", "en", (), PARAMS)
     assert clustering.joining_threshold(headline, PARAMS) == PARAMS.short_text_threshold
+
+
+def test_a_headline_only_article_is_a_headline_whatever_its_length():
+    """A title whose text adds no word to it (a headline stream, a feed item without its
+    page) joins at short_text_threshold even past short_text_terms words; the same words
+    as the text of an article, or with a text that adds words, are held to the full bar."""
+    long_headline = "Ukraine crisis deepens as Crimea parliament schedules referendum on joining Russia next month"
+    assert len(article_features(None, long_headline, "en", (), PARAMS).terms) > PARAMS.short_text_terms
+    cases = (
+        (long_headline, long_headline, True),
+        (long_headline, "", True),
+        (None, long_headline, False),
+        (long_headline, long_headline + "\nLawmakers in Simferopol voted on Thursday.", False),
+    )
+    for title, text, headline_only in cases:
+        features = article_features(title, text, "en", (), PARAMS)
+        assert features.headline_only is headline_only, (title, text)
+        expected = PARAMS.short_text_threshold if headline_only else PARAMS.similarity_threshold
+        assert clustering.joining_threshold(features, PARAMS) == expected, (title, text)
+
+
+def test_two_long_headlines_of_one_story_join():
+    """Long headlines of one story share a word out of a dozen: below the full bar, above
+    the headline one, so they join only because each is headline-only."""
+    first_text = "Apple quarterly earnings beat Wall Street forecasts as iPhone sales climb in China and Europe"
+    second_text = "iPhone maker posts record holiday revenue while its shares rise sharply in after hours trading"
+    first = make_article("l1", first_text, FRIDAY, title=first_text)
+    second = make_article("l2", second_text, FRIDAY + dt.timedelta(hours=1), title=second_text)
+    as_texts = [make_article(article.article_id, article.text, article.published_at) for article in (first, second)]
+    for articles, same_event in ((as_texts, False), ((first, second), True)):
+        features = [features_of(article, PARAMS) for article in articles]
+        assert all(len(f.terms) > PARAMS.short_text_terms for f in features)
+        clusterer = OnlineEventClusterer(PARAMS)
+        ids = [clusterer.assign(article, f) for article, f in zip(articles, features)]
+        assert (ids[0] == ids[1]) is same_event, [a.title for a in articles]
 
 
 def test_a_main_name_the_event_writes_only_at_sentence_starts_is_not_missing():

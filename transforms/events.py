@@ -110,14 +110,15 @@ class EventsConfig(BaseModel):
     short_text_terms: int = Field(
         8,
         ge=0,
-        description="An article with at most this many distinct content words (a headline) joins at "
-        "short_text_threshold instead (0: never).",
+        description="An article with at most this many distinct content words (headline-sized) joins at "
+        "short_text_threshold instead (0: none by length). A headline-only article (a title whose text "
+        "adds no word to it) always does.",
     )
     short_text_threshold: float = Field(
         0.025,
         ge=0.0,
-        description="similarity_threshold for headline-sized articles: two headlines of one story "
-        "share few words, so their cosine is low.",
+        description="similarity_threshold for headlines (headline-only or headline-sized articles): two "
+        "headlines of one story share few words, so their cosine is low.",
     )
     name_weight: float = Field(
         0.25, ge=0.0, description="Weight of the cosine over names (capitalised words and entity norms)."
