@@ -161,7 +161,7 @@ def make_articles(size: int, long_share: float, seed: int = 11) -> tuple[list[Ar
 def run_beam(articles: list[Article], config: DedupConfig, workers: int) -> tuple[dict[str, str], float, float]:
     """(article_id -> dup_group_id, wall s, cpu s) of the real stage."""
     groups: dict[str, str] = {}
-    options = PipelineOptions(runner=BATCH_LOCAL_RUNNER, direct_num_workers=workers)
+    options = PipelineOptions([], runner=BATCH_LOCAL_RUNNER, direct_num_workers=workers)
     result_path = pathlib.Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-dedup-{os.getpid()}"
     wall, cpu = time.perf_counter(), time.process_time()
     with beam.Pipeline(options=options) as pipeline:

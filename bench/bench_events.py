@@ -109,7 +109,7 @@ def time_rule(items: list[Article], params: clustering.ClusteringParams) -> tupl
 
 def time_beam(items: list[Article], config: EventsConfig) -> _Clock:
     with _Clock() as clock:
-        with beam.Pipeline(options=PipelineOptions(runner=BATCH_LOCAL_RUNNER)) as pipeline:
+        with beam.Pipeline(options=PipelineOptions([], runner=BATCH_LOCAL_RUNNER)) as pipeline:
             rows, _ = (
                 pipeline
                 | "Articles" >> beam.Create(items).with_output_types(Article)
