@@ -252,6 +252,18 @@ COMMANDS = {
 }
 
 
+class _WithoutBeamGcpNotice(logging.Filter):
+    """Drops the notice `import apache_beam` logs when the GCP extras are not installed.
+
+    It reads like a fault ("apitools not found, and bigquery client libraries are not
+    available") at the top of every command, and no local command touches BigQuery; the
+    Dataflow worker image (Dockerfile) is Beam's SDK image, which has the extras.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("apitools not found")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in {"-h", "--help"} or argv[0] not in COMMANDS:
@@ -259,6 +271,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"usage: newsbeam {{{names}}} ...\n\n{__doc__}", file=sys.stderr)
         return 0 if argv and argv[0] in {"-h", "--help"} else 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger().addFilter(_WithoutBeamGcpNotice())
     # `newsbeam sql out -c ... | head` should end quietly, as other commands do.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     return COMMANDS[argv[0]](argv[1:])

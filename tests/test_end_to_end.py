@@ -58,6 +58,14 @@ def test_seeds_give_five_rows_one_event_and_no_copies(seeds_run):
     assert own_canonical
 
 
+def test_a_run_does_not_print_beams_missing_gcp_extras_notice(seeds_run):
+    """`import apache_beam` logs "apitools not found..." without the GCP extras; the
+    command drops it (nothing local uses BigQuery), and keeps its own messages."""
+    _, result = seeds_run
+    assert "apitools not found" not in result.stderr
+    assert "newsbeam: run" in result.stderr + result.stdout
+
+
 def test_seed_entities_and_cleaned_text(seeds_run):
     output, _ = seeds_run
     people = {
