@@ -371,8 +371,6 @@ def article_features(
     line_number = 0
     title_terms: Optional[int] = None  # how many terms the title alone gives
     for position, line in enumerate(lines):
-        if title and position == 1:
-            title_terms = len(weights)
         matches = list(WORD.finditer(line))
         if not matches:
             continue
@@ -397,6 +395,8 @@ def article_features(
                 if not _SENTENCE_END.search(before):
                     names[word] = weights[word]
                     name_mentions[word] += 1
+        if title and position == 0:
+            title_terms = len(weights)
     for norm in entity_norms:
         words = [_normalise_word(w) for w in WORD.findall(norm)]
         scored = [weight(w) for w in words if len(w) >= 2]
@@ -408,8 +408,6 @@ def article_features(
         reverse=True,
     )[:_MAIN_NAMES]
     year = lead_year if lead_year is not None else latest_year
-    if title and title_terms is None:  # no text lines at all
-        title_terms = len(weights)
     headline_only = title_terms is not None and title_terms == len(weights) > 0
     return ArticleFeatures(
         _l2(weights), _l2(names), year, tuple(word for _, _, word in main), headline_only=headline_only
