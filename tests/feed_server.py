@@ -83,7 +83,7 @@ Responder = Callable[[Request], Response]
 
 
 def rss(title: str, items: Iterable[dict], *, link: str = "http://127.0.0.1/", language: str = "en") -> bytes:
-    """An RSS 2.0 document; each item dict may have guid, link, title, summary, pubDate, content."""
+    """An RSS 2.0 document; each item dict may have guid, link, title, summary, pubDate, content, source."""
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">',
         f"<channel><title>{escape(title)}</title><link>{escape(link)}</link><language>{language}</language>",
@@ -99,6 +99,9 @@ def rss(title: str, items: Iterable[dict], *, link: str = "http://127.0.0.1/", l
             parts.append(f"<description>{escape(item['summary'])}</description>")
         if "content" in item:
             parts.append(f"<content:encoded><![CDATA[{item['content']}]]></content:encoded>")
+        if "source" in item:  # (publisher name, its URL), as aggregators list it
+            name, url = item["source"]
+            parts.append(f'<source url="{escape(url)}">{escape(name)}</source>')
         if "updated" in item:
             parts.append(f"<atom:updated xmlns:atom=\"http://www.w3.org/2005/Atom\">{escape(item['updated'])}</atom:updated>")
         parts.append("</item>")

@@ -23,6 +23,7 @@ from transforms.feed_items import (
     choose_published_at,
     decode_page,
     extract_page,
+    feed_item,
     html_to_text,
     is_new_version,
     is_real_text,
@@ -118,6 +119,50 @@ def test_parse_rss_items_with_links_text_and_dates():
     assert first.guid == "a" and first.text == "Hello there" and first.title == "A & B"
     assert first.published_at == dt.datetime(2025, 10, 31, 4, 30, tzinfo=UTC)
     assert second.identity == "http://example.com/b" and second.text == "Full\n\nText".replace("T", "t")
+
+
+def test_an_aggregators_items_name_their_publisher_and_lose_it_from_the_title():
+    """Google News style: each item's <source> is its outlet, and its title ends in " - <source>"."""
+    body = rss(
+        "Google News",
+        [
+            {"guid": "1", "link": "http://127.0.0.1/a", "title": "Rubio meets Jaishankar - Reuters", "source": ("Reuters", "https://www.reuters.com")},
+            {"guid": "2", "link": "http://127.0.0.1/b", "title": "Hegseth in Delhi – The Hindu", "source": ("The Hindu", "https://www.thehindu.com")},
+            {"guid": "3", "link": "http://127.0.0.1/c", "title": "Reuters - a profile", "source": ("Reuters", "https://www.reuters.com")},
+            {"guid": "4", "link": "http://127.0.0.1/d", "title": "Markets close higher - Reuters"},
+        ],
+    )
+    feed = parse_feed(body, url=URL, content_type="application/rss+xml")
+    assert [(entry.title, entry.source) for entry in feed.entries] == [
+        ("Rubio meets Jaishankar", "Reuters"),
+        ("Hegseth in Delhi", "The Hindu"),
+        ("Reuters - a profile", "Reuters"),  # the name elsewhere in the title stays
+        ("Markets close higher - Reuters", None),  # no <source>: nothing to strip
+    ]
+    polled = dt.datetime(2026, 11, 23, tzinfo=UTC)
+
+    def outlet(entry, configured):
+        return feed_item(
+            entry, feed, feed_url=URL, outlet=configured, polled_at=polled, fetch_page=False, respect_robots_txt=True
+        ).outlet
+
+    assert [outlet(entry, None) for entry in feed.entries] == ["Reuters", "The Hindu", "Reuters", "Google News"]
+    assert outlet(feed.entries[0], "My aggregator") == "My aggregator"  # a configured outlet still wins
+
+
+def test_item_sources_of_the_feedparser_suite_read_as_plain_text():
+    expected = {
+        "rss/item_source.xml": "Example source",
+        "atom10/entry_source_title.xml": "Example Atom",
+        "atom10/entry_source_title_base64.xml": "Example Atom",
+        "atom10/entry_source_title_escaped_markup.xml": "Example Atom",
+        "atom10/entry_source_title_inline_markup.xml": "Example Atom",
+        "atom10/entry_source_title_text_plain.xml": "Example Atom",
+        "atom10/entry_source_title_inline_markup_2.xml": "History of the <blink> tag",
+    }
+    for path, source in expected.items():
+        body = (FEEDS / "files" / "feedparser" / "wellformed" / path).read_bytes()
+        assert parse_feed(body, url=URL).entries[0].source == source, path
 
 
 def test_a_flawed_feed_keeps_its_items_and_names_the_flaw():

@@ -184,6 +184,30 @@ def test_fetch_pages_off_uses_the_items_own_text_and_real_feed_files(server):
     assert sorted(r.route for r in server.requests[requests_before:]) == sorted(f"/files/{path}" for path in paths)
 
 
+def test_an_aggregator_feeds_articles_carry_each_items_publisher(server):
+    """A Google News style feed: the outlet of each article is its item's <source>, not the aggregator."""
+    items = [
+        {"guid": f"g{i}", "link": f"http://127.0.0.1/g{i}", "title": f"Story {i} - {name}", "summary": LONG_SUMMARY,
+         "pubDate": FIXED_DATE, "source": (name, f"https://{name.lower().replace(' ', '')}.example")}
+        for i, name in enumerate(["Reuters", "The Hindu", "Reuters"])
+    ]
+    server.route("/test/aggregator.xml", lambda r: Response(200, {"Content-Type": "application/rss+xml"}, rss("News aggregator", items)))
+    feeds = [
+        FeedSpec(url=server.url("/test/aggregator.xml"), fetch_pages=False),
+        FeedSpec(url=server.url("/test/aggregator.xml?configured"), outlet="Aggregator", fetch_pages=False),
+    ]
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        articles, dead_letters = pipeline | ReadFeeds(feeds, fast_config())
+        assert_that(
+            articles | "TitleAndOutlet" >> beam.Map(lambda a: (a.title, a.outlet)),
+            equal_to(
+                [("Story 0", "Reuters"), ("Story 1", "The Hindu"), ("Story 2", "Reuters")]
+                + [("Story 0", "Aggregator"), ("Story 1", "Aggregator"), ("Story 2", "Aggregator")]
+            ),
+        )
+        assert_that(dead_letters, equal_to([]), label="NoDeadLetters")
+
+
 def test_one_bad_feed_never_stops_the_others(server):
     feeds = [
         FeedSpec(url=server.url("/fault/gzip-bomb"), outlet="bomb"),

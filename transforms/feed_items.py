@@ -44,6 +44,13 @@ current time on each fetch, and edits that leave the dates alone (view
 counters, re-rendered summaries), emit nothing new. A correction made only on
 the article page, with the feed's title and text unchanged, is not seen.
 
+Outlet. A feed's configured outlet, else the entry's own `<source>` (RSS 2.0
+and Atom: the channel the item came from; aggregators such as Google News name
+each item's publisher there), else the feed's title, else its host. An
+aggregator also ends the title with " - <publisher>"; that suffix is dropped
+when it repeats the entry's source, since it is the outlet, not the headline
+(and would keep two outlets' copies of one headline apart).
+
 Text. An item's own text is the longer of its content and summary, HTML
 turned into paragraphs of plain text. It is "real text" when it has at least
 `min_words` words; only then may it stand in for a page that failed.
@@ -135,6 +142,7 @@ class FeedEntry:
     text: str  # plain text of the entry's content or summary (the longer)
     published_at: Optional[dt.datetime]  # UTC
     declared_change: str  # `updated`, else `published`, as written in the feed
+    source: Optional[str] = None  # the title of the entry's own <source>: its publisher, on an aggregator
 
     @property
     def identity(self) -> str:
@@ -376,10 +384,30 @@ def _entry_text(entry) -> str:
     return max(candidates, key=len)
 
 
+def _entry_source(entry) -> Optional[str]:
+    """The title of the entry's <source> (RSS 2.0 and Atom): the channel the item came from."""
+    source = entry.get("source")
+    if not hasattr(source, "get"):
+        return None
+    return _detail_text(source.get("title_detail"), source.get("title")) or None
+
+
+def _without_source_suffix(title: Optional[str], source: Optional[str]) -> Optional[str]:
+    """An aggregator's "Headline - Publisher" title without the publisher (it is the outlet)."""
+    if title and source:
+        for dash in (" - ", " – ", " — ", " | "):
+            suffix = dash + source
+            if title.endswith(suffix) and len(title) > len(suffix):
+                return title[: -len(suffix)].rstrip() or title
+    return title
+
+
 def entry_from_feedparser(entry) -> FeedEntry:
     title = entry.get("title")
     if title:
         title = _detail_text(entry.get("title_detail"), title) or None
+    source = _entry_source(entry)
+    title = _without_source_suffix(title, source)
     return FeedEntry(
         guid=(entry.get("id") or "").strip() or None,
         link=(entry.get("link") or "").strip() or None,
@@ -387,6 +415,7 @@ def entry_from_feedparser(entry) -> FeedEntry:
         text=_entry_text(entry),
         published_at=struct_time_to_utc(entry.get("published_parsed")) or struct_time_to_utc(entry.get("updated_parsed")),
         declared_change=(entry.get("updated") or entry.get("published") or "").strip(),
+        source=source,
     )
 
 
@@ -469,7 +498,7 @@ def feed_item(
 ) -> FeedItem:
     return FeedItem(
         feed_url=feed_url,
-        outlet=outlet or feed.title or (urlsplit(feed_url).hostname or None),
+        outlet=outlet or entry.source or feed.title or (urlsplit(feed_url).hostname or None),
         guid=entry.guid,
         link=entry.link,
         title=entry.title,

@@ -140,7 +140,7 @@ class FeedSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     url: str = Field(..., description="The feed's http(s) URL.")
-    outlet: Optional[str] = Field(None, description="Outlet name for its articles; default: the feed's title, else its host.")
+    outlet: Optional[str] = Field(None, description="Outlet name for its articles; default: each item's <source> title, else the feed's title, else its host.")
     poll_interval_s: Optional[float] = Field(None, gt=0, description="Seconds between polls in streaming; default feeds.poll_interval_s.")
     fetch_pages: Optional[bool] = Field(None, description="Fetch each item's page; false uses the item's own text.")
     respect_robots_txt: Optional[bool] = Field(None, description="Honour robots.txt for this feed's article pages.")
