@@ -139,6 +139,22 @@ def test_an_aggregators_items_name_their_publisher_and_lose_it_from_the_title():
         ("Reuters - a profile", "Reuters"),  # the name elsewhere in the title stays
         ("Markets close higher - Reuters", None),  # no <source>: nothing to strip
     ]
+    # Google News's summary: the headline linked, then the publisher in a <font>.
+    summaries = [
+        '<a href="http://127.0.0.1/a">Rubio meets Jaishankar</a>&nbsp;&nbsp;<font color="#6f6f6f">Reuters</font>',
+        "Rubio met Jaishankar on trade, a spokesman told Reuters",
+    ]
+    body = rss(
+        "Google News",
+        [
+            {"guid": str(i), "link": "http://127.0.0.1/a", "title": "Rubio meets Jaishankar - Reuters", "summary": summary,
+             "source": ("Reuters", "https://www.reuters.com")}
+            for i, summary in enumerate(summaries)
+        ],
+    )
+    headline_only, real_summary = parse_feed(body, url=URL, content_type="application/rss+xml").entries
+    assert headline_only.text == "Rubio meets Jaishankar"  # adds nothing to the title: a headline
+    assert real_summary.text == summaries[1]  # a sentence that ends with the name keeps it
     polled = dt.datetime(2026, 11, 23, tzinfo=UTC)
 
     def outlet(entry, configured):

@@ -49,7 +49,9 @@ and Atom: the channel the item came from; aggregators such as Google News name
 each item's publisher there), else the feed's title, else its host. An
 aggregator also ends the title with " - <publisher>"; that suffix is dropped
 when it repeats the entry's source, since it is the outlet, not the headline
-(and would keep two outlets' copies of one headline apart).
+(and would keep two outlets' copies of one headline apart); so is the
+publisher's name after the headline in a summary that holds nothing else (as
+Google News writes it), which would otherwise count as text of the article.
 
 Text. An item's own text is the longer of its content and summary, HTML
 turned into paragraphs of plain text. It is "real text" when it has at least
@@ -402,6 +404,15 @@ def _without_source_suffix(title: Optional[str], source: Optional[str]) -> Optio
     return title
 
 
+def _without_source_byline(text: str, title: Optional[str], source: Optional[str]) -> str:
+    """An aggregator's summary that is only the headline and the publisher's name: the headline alone."""
+    if title and source and text.endswith(source):
+        rest = text[: -len(source)].rstrip()
+        if rest == title:
+            return title
+    return text
+
+
 def entry_from_feedparser(entry) -> FeedEntry:
     title = entry.get("title")
     if title:
@@ -412,7 +423,7 @@ def entry_from_feedparser(entry) -> FeedEntry:
         guid=(entry.get("id") or "").strip() or None,
         link=(entry.get("link") or "").strip() or None,
         title=title,
-        text=_entry_text(entry),
+        text=_without_source_byline(_entry_text(entry), title, source),
         published_at=struct_time_to_utc(entry.get("published_parsed")) or struct_time_to_utc(entry.get("updated_parsed")),
         declared_change=(entry.get("updated") or entry.get("published") or "").strip(),
         source=source,
