@@ -322,6 +322,31 @@ def test_given_title_only_normalised(config):
     assert outcome.title_derived is False
 
 
+@pytest.mark.parametrize(
+    "title, outlet, expected",
+    [
+        ("Samsung plans to relaunch Note 7 devices - BBC News", "BBC News", "Samsung plans to relaunch Note 7 devices"),
+        ("Best tech gadgets of 2019 | ZDNet", "ZDNet", "Best tech gadgets of 2019"),
+        ("Nintendo Switch goes on sale | the japan times", "The Japan Times", "Nintendo Switch goes on sale"),
+        ("Rubio meets Jaishankar – Reuters", "Reuters", "Rubio meets Jaishankar"),
+        ("Reuters - a profile of the agency", "Reuters", "Reuters - a profile of the agency"),  # not at the end
+        ("Markets close higher - Reuters", "AP", "Markets close higher - Reuters"),  # another outlet's name stays
+        ("Opinion | Is Football Violence a Crime?", "Wall Street Journal", "Opinion | Is Football Violence a Crime?"),
+        ("Apple-Reuters", "Reuters", "Apple-Reuters"),  # no separator, no site name
+        (" - Reuters", "Reuters", " - Reuters"),  # nothing would be left
+        ("Markets close higher - Reuters", None, "Markets close higher - Reuters"),
+    ],
+)
+def test_a_title_loses_a_trailing_site_name_only_when_it_is_the_articles_outlet(title, outlet, expected):
+    assert tc.without_outlet_suffix(title, outlet) == expected
+
+
+def test_a_given_title_loses_its_outlets_site_name_in_cleaning(config):
+    article = make_article("Some article text that is long enough to keep.", title="Police investigate  cans - BBC  News")
+    outcome = tc.clean_article(article.replace(outlet="BBC News"), config)
+    assert outcome.article.title == "Police investigate cans"
+
+
 # --- 7. Language --------------------------------------------------------------
 
 

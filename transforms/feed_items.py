@@ -87,6 +87,7 @@ from typing import Optional, Union
 from urllib.parse import urljoin, urlsplit
 
 from transforms.schema import Article, make_article_id
+from transforms.text_cleaning import without_outlet_suffix
 
 UTC = dt.timezone.utc
 FUTURE_SLACK = dt.timedelta(days=1)
@@ -394,16 +395,6 @@ def _entry_source(entry) -> Optional[str]:
     return _detail_text(source.get("title_detail"), source.get("title")) or None
 
 
-def _without_source_suffix(title: Optional[str], source: Optional[str]) -> Optional[str]:
-    """An aggregator's "Headline - Publisher" title without the publisher (it is the outlet)."""
-    if title and source:
-        for dash in (" - ", " – ", " — ", " | "):
-            suffix = dash + source
-            if title.endswith(suffix) and len(title) > len(suffix):
-                return title[: -len(suffix)].rstrip() or title
-    return title
-
-
 def _without_source_byline(text: str, title: Optional[str], source: Optional[str]) -> str:
     """An aggregator's summary that is only the headline and the publisher's name: the headline alone."""
     if title and source and text.endswith(source):
@@ -418,7 +409,7 @@ def entry_from_feedparser(entry) -> FeedEntry:
     if title:
         title = _detail_text(entry.get("title_detail"), title) or None
     source = _entry_source(entry)
-    title = _without_source_suffix(title, source)
+    title = without_outlet_suffix(title, source)
     return FeedEntry(
         guid=(entry.get("id") or "").strip() or None,
         link=(entry.get("link") or "").strip() or None,

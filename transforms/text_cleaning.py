@@ -77,7 +77,11 @@ pure function so it can be tested with before/after pairs.
    (a trailing full stop after a lower-case letter, digit or quote dropped);
    a sentence longer than `title_max_chars` is cut at the last word boundary
    that fits, with "…". A given title is only normalised (Unicode,
-   whitespace, emphasis marks).
+   whitespace, emphasis marks) and loses a trailing site name: " - BBC News",
+   " | ZDNet" (after " - ", " – ", " — ", " | ", " :: " or " · "), when it is
+   the article's own outlet, compared without case (`without_outlet_suffix`).
+   Page titles and aggregators add it; it is not the headline, and it would
+   keep two outlets' copies of one headline apart.
 7. Language (`identify_language`): py3langid (a naive Bayes model over byte
    n-grams, loaded once per process by `language_identifier()`) on the
    cleaned text, with probabilities normalised. Its answer is used when the
@@ -453,13 +457,33 @@ def derive_title(text: str, max_chars: int = 120) -> Optional[str]:
     return None
 
 
-def normalize_title(title: Optional[str], strip_markdown: bool = True) -> Optional[str]:
-    """The given title on one line, emphasis marks removed; None when nothing is left."""
+_OUTLET_SEPARATORS = (" - ", " – ", " — ", " | ", " :: ", " · ")
+
+
+def without_outlet_suffix(title: Optional[str], outlet: Optional[str]) -> Optional[str]:
+    """The title without a trailing "<separator> <outlet>" (see rule 6); unchanged when nothing else is left."""
+    outlet = (outlet or "").strip()
+    if not title or not outlet:
+        return title
+    for separator in _OUTLET_SEPARATORS:
+        suffix = separator + outlet
+        if len(title) > len(suffix) and title[-len(suffix):].casefold() == suffix.casefold():
+            rest = title[: -len(suffix)].rstrip()
+            if _LETTER.search(rest):
+                return rest
+    return title
+
+
+def normalize_title(
+    title: Optional[str], strip_markdown: bool = True, outlet: Optional[str] = None
+) -> Optional[str]:
+    """The given title on one line, emphasis marks and a trailing outlet name removed; None when nothing is left."""
     if title is None:
         return None
     title = normalize_inline(title)
     if strip_markdown:
         title = strip_markdown_emphasis(title)
+    title = without_outlet_suffix(title, normalize_inline(outlet) if outlet else None)
     return title or None
 
 
@@ -707,7 +731,7 @@ def clean_article(article: Article, settings: CleaningSettings) -> CleanedArticl
     rejection = rejection_for(text, settings.min_words)
     if rejection:
         return rejection
-    title = normalize_title(article.title, settings.strip_markdown)
+    title = normalize_title(article.title, settings.strip_markdown, outlet=article.outlet)
     title_derived = title is None
     if title_derived:
         title = derive_title(text, settings.title_max_chars)
