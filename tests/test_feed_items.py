@@ -143,6 +143,7 @@ def test_an_aggregators_items_name_their_publisher_and_lose_it_from_the_title():
     summaries = [
         '<a href="http://127.0.0.1/a">Rubio meets Jaishankar</a>&nbsp;&nbsp;<font color="#6f6f6f">Reuters</font>',
         "Rubio met Jaishankar on trade, a spokesman told Reuters",
+        '<a href="http://127.0.0.1/a">Rubio meets Jaishankar - Reuters</a>&nbsp;&nbsp;<font color="#6f6f6f">Reuters</font>',
     ]
     body = rss(
         "Google News",
@@ -152,9 +153,10 @@ def test_an_aggregators_items_name_their_publisher_and_lose_it_from_the_title():
             for i, summary in enumerate(summaries)
         ],
     )
-    headline_only, real_summary = parse_feed(body, url=URL, content_type="application/rss+xml").entries
+    headline_only, real_summary, suffixed = parse_feed(body, url=URL, content_type="application/rss+xml").entries
     assert headline_only.text == "Rubio meets Jaishankar"  # adds nothing to the title: a headline
     assert real_summary.text == summaries[1]  # a sentence that ends with the name keeps it
+    assert suffixed.text == "Rubio meets Jaishankar"  # the linked headline kept its " - Reuters"
     polled = dt.datetime(2026, 11, 23, tzinfo=UTC)
 
     def outlet(entry, configured):

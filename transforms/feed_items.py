@@ -399,7 +399,7 @@ def _without_source_byline(text: str, title: Optional[str], source: Optional[str
     """An aggregator's summary that is only the headline and the publisher's name: the headline alone."""
     if title and source and text.endswith(source):
         rest = text[: -len(source)].rstrip()
-        if rest == title:
+        if rest == title or without_outlet_suffix(rest, source) == title:  # the headline may keep its suffix
             return title
     return text
 
