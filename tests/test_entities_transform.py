@@ -154,6 +154,37 @@ def test_a_headline_repeated_as_the_first_line_gives_no_run_on_names():
         assert_that(tagged, matches_persons(expected))
 
 
+def test_a_title_case_headline_tagged_as_a_name_is_dropped_and_the_proses_names_kept():
+    # Real reprint texts (../shared/data/reprints). On the headline lines the small model tags
+    # the whole line, "Suspected Key Mafia Boss ... Jail Cell" as ORG and "Colts Top Jags To
+    # Make Playoffs" as PERSON (checked); the prose's names are the ones the article keeps.
+    mafia_headline = "Suspected Key Mafia Boss Vying For Top Costra Nostra Slot Found Hanging Dead In Palermo Jail Cell"
+    colts_headline = "Colts Top Jags To Make Playoffs"
+    articles = [
+        make_article(
+            "mafia",
+            mafia_headline + "\nA key suspected Mafia boss arrested Tuesday in a Sicilian police raid has been "
+            "found dead, hanging in his Pagliarelli prison cell in in Palermo.",
+        ),
+        make_article(
+            "colts",
+            colts_headline + "\nThe Indianapolis Colts will be making their seventh straight playoff appearance "
+            "after securing that spot with a 31-24 win over the Jacksonville Jaguars last night in Jacksonville.",
+        ),
+    ]
+
+    def check(tagged):
+        by_id = {article.article_id: {(e.label, e.norm) for e in article.entities} for article in tagged}
+        headlines = {mafia_headline, colts_headline}
+        assert not {norm for names in by_id.values() for _, norm in names} & headlines, by_id
+        assert ("GPE", "Palermo") in by_id["mafia"], by_id
+        assert ("GPE", "Jacksonville") in by_id["colts"], by_id
+
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        tagged, _ = pipeline | beam.Create(articles) | TagEntities()
+        assert_that(tagged, check)
+
+
 def test_a_platform_named_as_a_source_is_an_organisation_not_a_person():
     # From the reprint set; the small model tags "Twitter" here as PERSON.
     text = "DeGeneres made the announcement on Twitter on Friday and said: \"It's official: I'm hosting the Oscars.\""

@@ -16,6 +16,7 @@ from transforms.entity_normalisation import (
     build_merge_map,
     clean_mention,
     count_observations,
+    headline_phrase_flags,
     load_alias_table,
     merge_name_stats,
     normalise_article,
@@ -260,6 +261,70 @@ def test_run_ons_are_only_trimmed_on_headline_lines_and_with_a_name_elsewhere():
         ALIASES,
     )
     assert [e.norm for e in other_label.entities] == ["Hennepin County Medical Center", "Hennepin County"]
+
+
+# Real texts from ../shared/data/reprints (a headline line, then the prose).
+COLTS = (
+    "Colts Top Jags To Make Playoffs\n"
+    "The Indianapolis Colts will be making their seventh straight playoff appearance after securing that spot "
+    "with a 31-24 win over the Jacksonville Jaguars last night in Jacksonville.\n"
+    "The Jags had no timeouts left and by injury rule at that time a 10 second clock runoff was instituted."
+)
+LOHAN = (
+    "Lindsay Lohan Checks Into Court-Ordered Rehab\n"
+    "Lindsay Lohan has checked into rehab at the Betty Ford Center, her lawyer told a court on Friday, "
+    "meeting the deadline of the court-ordered treatment with hours to spare.\n"
+    "Johnson died at Hennepin County Medical Center in Minneapolis."
+)
+
+
+def spans_of(text: str, *mentions: str) -> list[tuple[int, int]]:
+    return [(text.index(mention), text.index(mention) + len(mention)) for mention in mentions]
+
+
+@pytest.mark.parametrize(
+    "text, mention, is_phrase",
+    [
+        # More than half of its words are common words in the prose ("checks", "into", "court", "ordered", "rehab").
+        (LOHAN, "Lindsay Lohan Checks Into Court-Ordered Rehab", True),
+        # The whole headline line, though the prose writes none of its words in lower case.
+        (COLTS, "Colts Top Jags To Make Playoffs", True),
+        # A name: the prose writes it too (the first line's "Lindsay Lohan").
+        (LOHAN, "Lindsay Lohan", False),
+        # In prose, not on a headline line.
+        (COLTS, "Indianapolis Colts", False),
+        # A sentence dense with names is mostly capitalised, but it ends in a full stop.
+        (LOHAN, "Hennepin County Medical Center", False),
+        # A single word is never judged a phrase.
+        (COLTS, "Jags", False),
+    ],
+)
+def test_headline_phrases_are_told_from_names_by_the_articles_own_prose(text, mention, is_phrase):
+    assert headline_phrase_flags(text, spans_of(text, mention)) == [is_phrase]
+
+
+def test_a_headline_without_prose_keeps_its_mentions():
+    headline_only = "Colts Top Jags To Make Playoffs\nBy Staff"
+    assert headline_phrase_flags(headline_only, spans_of(headline_only, "Colts Top Jags To Make Playoffs")) == [False]
+    short_prose = COLTS.split("\n")[0] + "\nThe Colts won on Sunday."
+    assert headline_phrase_flags(short_prose, spans_of(short_prose, "Colts Top Jags To Make Playoffs")) == [False]
+
+
+def test_a_headline_phrase_is_dropped_unless_a_name_was_found_in_it():
+    mentions = [
+        RawMention("Lindsay Lohan Checks Into Court-Ordered Rehab", "ORG", headline_case=True, headline_phrase=True),
+        RawMention("Lindsay Lohan Checks Into Rehab", "PERSON", headline_case=True, headline_phrase=True),
+        RawMention("Lindsay Lohan", "PERSON"),
+        RawMention("Betty Ford Center", "ORG"),
+    ]
+    result = normalise_article(mentions, ALIASES)
+    assert [(e.text, e.label, e.norm) for e in result.entities] == [
+        # The run-on rule resolved this one to the name of the prose: kept as that name.
+        ("Lindsay Lohan Checks Into Rehab", "PERSON", "Lindsay Lohan"),
+        ("Lindsay Lohan", "PERSON", "Lindsay Lohan"),
+        ("Betty Ford Center", "ORG", "Betty Ford Center"),
+    ]
+    assert result.dropped["headline_phrase"] == 1
 
 
 def test_distinct_mentions_kept_once_in_order_and_junk_counted():

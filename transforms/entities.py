@@ -89,6 +89,7 @@ from transforms.entity_normalisation import (
     add_observation,
     apply_merge_map,
     build_merge_map,
+    headline_phrase_flags,
     load_alias_table,
     merge_name_stats,
     normalise_article,
@@ -250,8 +251,13 @@ def load_spacy_pipeline(model: str, exclude: tuple[str, ...]) -> tuple[Any, froz
 
 
 def _mentions(doc) -> list[RawMention]:
-    headline_case = on_headline_case_lines(doc.text, ((ent.start_char, ent.end_char) for ent in doc.ents))
-    return [RawMention(ent.text, ent.label_, flag) for ent, flag in zip(doc.ents, headline_case)]
+    spans = [(ent.start_char, ent.end_char) for ent in doc.ents]
+    headline_case = on_headline_case_lines(doc.text, spans)
+    headline_phrase = headline_phrase_flags(doc.text, spans)
+    return [
+        RawMention(ent.text, ent.label_, case, phrase)
+        for ent, case, phrase in zip(doc.ents, headline_case, headline_phrase)
+    ]
 
 
 @TaggerRegistry.add("spacy")
