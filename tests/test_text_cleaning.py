@@ -347,6 +347,35 @@ def test_a_given_title_loses_its_outlets_site_name_in_cleaning(config):
     assert outcome.article.title == "Police investigate cans"
 
 
+@pytest.mark.parametrize(
+    "title, is_stamp",
+    [
+        # Given titles of ../shared/data's ECB+ and reprint files.
+        ("Posted 11 / 27 / 2005 7:21 AM", True),
+        ("18 September 2013 Last updated at 13:59 GMT", True),
+        ("PUBLISHED FRIDAY, MARCH 8, 2013 AT 12:46 PM / UPDATED AT 12:48 PM", True),
+        ("APR 28", True),
+        ("Editorial", False),  # one word, but no time
+        ("Arch Madness: Creighton 65, Drake 5", False),
+        ("Saints place RB Pierre Thomas on injured reserve", False),
+    ],
+)
+def test_a_title_that_only_says_when_is_a_time_stamp(title, is_stamp):
+    assert tc.is_time_stamp_title(title) is is_stamp
+
+
+def test_a_given_time_stamp_title_gives_way_to_the_leads_headline(config):
+    # Real record of ../shared/data/reprints (its text shortened).
+    text = (
+        "Posted 11 / 27 / 2005 7:21 AM\nUpdated 11 / 27 / 2005 3:41 PM\n"
+        "Strong earthquake jolts southern Iran, felt in Oman\n"
+        "An earthquake measuring at least magnitude 5.9 shook a sparsely populated area of southern Iran on Sunday."
+    )
+    outcome = tc.clean_article(make_article(text, title="Posted 11 / 27 / 2005 7:21 AM"), config)
+    assert outcome.article.title == "Strong earthquake jolts southern Iran, felt in Oman"
+    assert outcome.title_derived is True
+
+
 # --- 7. Language --------------------------------------------------------------
 
 
