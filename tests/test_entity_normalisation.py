@@ -86,6 +86,8 @@ def test_clean_mention_keeps_the_name(text, label, name):
         ("2025", "ORG", "no_letters"),
         ("*--*", "PERSON", "no_letters"),
         ("X", "PERSON", "too_short"),
+        ("GMT", "ORG", "time_zone"),  # "13:59 GMT" of a time stamp, tagged ORG by the small model
+        ("IST", "ORG", "time_zone"),
     ],
 )
 def test_clean_mention_drops_junk_with_its_reason(text, label, reason):

@@ -356,6 +356,8 @@ def test_a_given_title_loses_its_outlets_site_name_in_cleaning(config):
         ("PUBLISHED FRIDAY, MARCH 8, 2013 AT 12:46 PM / UPDATED AT 12:48 PM", True),
         ("APR 28", True),
         ("Editorial", False),  # one word, but no time
+        ("Story 0", False),  # a number and a word that no time stamp has
+        ("Euro 2016", False),
         ("Arch Madness: Creighton 65, Drake 5", False),
         ("Saints place RB Pierre Thomas on injured reserve", False),
     ],

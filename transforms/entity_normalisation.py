@@ -22,8 +22,10 @@ Each raw mention `(text, label)` from the tagger goes through, in order:
    Prince Harry, Sheikh Hasina) are not titles here. See `TITLE_WORDS`.
 4. Junk filter on the cleaned name (`JUNK_REASONS`): no letters, fewer than
    two letters, a first token without any capital ("info sharing", which the
-   small model tags PERSON on the seeds), and for PERSON a token without any
-   capital letter (name particles such as "de", "van", "bin" excepted).
+   small model tags PERSON on the seeds), a time zone alone ("GMT", "IST" of
+   a time stamp, which the small model tags ORG: `TIME_ZONES`), and for
+   PERSON a token without any capital letter (name particles such as "de",
+   "van", "bin" excepted).
 5. Initials, for PERSON: initials before the surname are written with a full
    stop and adjacent initials are joined: "S Jaishankar" and "S. Jaishankar"
    -> "S. Jaishankar"; "B. N. Reddy" and "B.N. Reddy" -> "B.N. Reddy".
@@ -150,6 +152,14 @@ JUNK_REASONS = (
     "lowercase",  # the first token has no capital: "info sharing"
     "lowercase_token",  # a PERSON with an uncapitalised token: "Hegseth posted"
     "headline_phrase",  # a stretch of a Title Case headline: "Lindsay Lohan Checks Into Court-Ordered Rehab"
+    "time_zone",  # a time zone of a time stamp: "GMT", "IST" (the small model tags them ORG)
+)
+# Time zones that time stamps and datelines write after a time ("13:59 GMT").
+TIME_ZONES = frozenset(
+    """
+    UTC GMT BST IST CET CEST EET EEST WET WEST MSK EST EDT CST CDT MST MDT PST PDT AKST AKDT HST
+    AEST AEDT ACST ACDT AWST NZST NZDT JST KST HKT SGT PKT WIB
+    """.split()
 )
 
 KnownWord = Callable[[str], bool]
@@ -308,6 +318,8 @@ def clean_mention(text: str, label: str) -> CleanedMention:
     tokens = name.split(" ")
     if not any(char.isupper() or char.isdigit() for char in tokens[0]):
         return CleanedMention(None, label, "lowercase")
+    if name.replace(".", "") in TIME_ZONES:
+        return CleanedMention(None, label, "time_zone")
     if label == PERSON:
         for token in tokens:
             if token.casefold() not in NAME_PARTICLES and not any(c.isupper() for c in token):

@@ -78,10 +78,11 @@ pure function so it can be tested with before/after pairs.
    a sentence longer than `title_max_chars` is cut at the last word boundary
    that fits, with "…". A given title that is only a time stamp ("Posted
    11 / 27 / 2005 7:21 AM", "18 September 2013 Last updated at 13:59 GMT":
-   the time stamp rule above, and a digit) is no headline: scrapers take it
-   from the page's first line. The title is derived instead, as if there were
-   none (109 of the 1,935 given titles of ../shared/data's ECB+ and reprint
-   files are such stamps). Otherwise a given title is only normalised (Unicode,
+   a digit, and no word but those of a time stamp, so not "Euro 2016") is
+   no headline: scrapers take it from the page's first line. The title is
+   derived instead, as if there were none (106 of the 1,935 given titles of
+   ../shared/data's ECB+ and reprint files are such stamps). Otherwise a
+   given title is only normalised (Unicode,
    whitespace, emphasis marks) and loses a trailing site name: " - BBC News",
    " | ZDNet" (after " - ", " – ", " — ", " | ", " :: " or " · "), when it is
    the article's own outlet, compared without case (`without_outlet_suffix`).
@@ -479,9 +480,18 @@ def without_outlet_suffix(title: Optional[str], outlet: Optional[str]) -> Option
     return title
 
 
+_ORDINAL_OR_CLOCK = re.compile(r"\b\d+(?:st|nd|rd|th|am|pm)\b", re.IGNORECASE)
+
+
 def is_time_stamp_title(title: str) -> bool:
-    """A title that only says when ("Posted 11 / 27 / 2005 7:21 AM"): no headline (see rule 6)."""
-    return any(character.isdigit() for character in title) and _is_date_stamp(title)
+    """A title that only says when ("Posted 11 / 27 / 2005 7:21 AM"): no headline (see rule 6).
+
+    Stricter than a time stamp line of the lead: every word must be a time stamp's, since a short
+    headline may hold a number and one other word ("Euro 2016", "Story 0").
+    """
+    if not any(character.isdigit() for character in title):
+        return False
+    return count_words(_DATE_STAMP_WORD.sub(" ", _ORDINAL_OR_CLOCK.sub(" ", title))) == 0
 
 
 def normalize_title(
