@@ -73,6 +73,28 @@ def test_clean_mention_keeps_the_name(text, label, name):
 
 
 @pytest.mark.parametrize(
+    ("text", "label", "name"),
+    [
+        # Spans of ../shared/data's articles as the small model tagged them.
+        ("Police Service of", "ORG", "Police Service"),
+        ("University of North Carolina at", "ORG", "University of North Carolina"),
+        ("Gulf for days", "LOC", "Gulf"),
+        ("Overwatch on multiple platforms", "ORG", "Overwatch"),
+        ("iPad Pro and", "ORG", "iPad Pro"),
+        # A name goes on with a capitalised word.
+        ("Bureau of Alcohol, Tobacco, Firearms and Explosives", "ORG", "Bureau of Alcohol, Tobacco, Firearms and Explosives"),
+        ("Department of the Interior", "ORG", "Department of the Interior"),
+        ("Bosnia and Herzegovina", "GPE", "Bosnia and Herzegovina"),
+        ("Lean In", "ORG", "Lean In"),  # a capitalised connector is part of the name
+        # Not a connector: a descriptor stays.
+        ("Kandahar province", "GPE", "Kandahar province"),
+    ],
+)
+def test_a_name_is_cut_before_a_connector_that_only_lower_case_words_follow(text, label, name):
+    assert clean_mention(text, label).name == name
+
+
+@pytest.mark.parametrize(
     ("text", "label", "reason"),
     [
         ("info sharing", "PERSON", "lowercase"),  # the small model's slip on the seeds

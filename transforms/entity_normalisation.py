@@ -13,7 +13,16 @@ Each raw mention `(text, label)` from the tagger goes through, in order:
 2. Cleaning: Unicode NFKC, curly quotes and dashes to ASCII, whitespace
    collapsed; Markdown and quote marks stripped from both ends ("Donald
    Trump*"); a possessive stripped ("Rajnath Singh's" -> "Rajnath Singh"); a
-   leading "the" stripped from non-person names ("the United States").
+   leading "the" stripped from non-person names ("the United States"). A
+   non-person name is cut before a connecting word ("of", "and", "at", "in",
+   "for", "on", ...) that only lower-case words follow: the model ran the
+   span on into the sentence or stopped it short ("Police Service of" ->
+   "Police Service", "University of North Carolina at" -> "University of
+   North Carolina", "Gulf for days" -> "Gulf"); a name continues with a
+   capitalised word ("Bureau of Alcohol, Tobacco, Firearms and Explosives"),
+   and a capitalised connector is part of it ("Lean In"). On the 2,706
+   ECB+ and reprint articles this changes 21 of the 6,533 distinct
+   non-person names (52 of their 29,706 mentions).
 3. Titles, for PERSON mentions: everything up to the last title word goes
    ("US Secretary of War Pete Hegseth" -> "Pete Hegseth", "Mr. Singh" ->
    "Singh"), including a portfolio after "of" ("Secretary of Homeland
@@ -295,6 +304,21 @@ class CleanedMention:
     dropped_because: Optional[str] = None
 
 
+# Words that join the parts of a name ("Bank of America") but never end one.
+_CONNECTORS = frozenset("of and & at in for on to with from by re".split())
+
+
+def _without_trailing_connector(name: str) -> str:
+    """A name cut before a connecting word that only lower-case words follow (see rule 2)."""
+    tokens = name.split(" ")
+    for index in range(1, len(tokens)):
+        if tokens[index] in _CONNECTORS and not any(
+            char.isupper() or char.isdigit() for token in tokens[index + 1:] for char in token
+        ):
+            return _strip_edges(" ".join(tokens[:index]))
+    return name
+
+
 def clean_mention(text: str, label: str) -> CleanedMention:
     """Clean one raw mention, or say why it is junk (see the module rules 1-5)."""
     if "\n" in text or "\r" in text:
@@ -307,7 +331,7 @@ def clean_mention(text: str, label: str) -> CleanedMention:
     name = _strip_edges(name)
     name = _strip_edges(_POSSESSIVE.sub("", name))
     if label != PERSON:
-        name = _LEADING_THE.sub("", name)
+        name = _without_trailing_connector(_LEADING_THE.sub("", name))
     elif name:
         name = strip_titles(name)
     letters = sum(1 for char in name if char.isalpha())
