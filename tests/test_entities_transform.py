@@ -10,6 +10,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.test_stream import TestStream
+from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import FixedWindows, TimestampedValue
 
@@ -251,6 +252,55 @@ def test_over_the_cap_tagged_on_first_part_not_dead_lettered():
             tagged | beam.Map(lambda a: a.text), equal_to([article.text]), label="TextKeptWhole"
         )
         assert_that(dead, equal_to([]), label="NoDeadLetters")
+
+
+# Pages of ../shared/data/article_extraction, shortened. On them the English model tags
+# "Каждый из Вас" ("each of you") and "Jahr" ("year") as PERSON, "Mit" ("with") as ORG (checked).
+RUSSIAN = (
+    "Характеристики: Каждый из Вас знает, как Владимир Путин встретился в Москве с Нарендрой Моди. "
+    "Как сообщает ТАСС, переговоры продолжались три часа."
+)
+GERMAN = (
+    "Die DMEXCO in Köln ist für die Digitalbranche der wichtigste Termin im Jahr. "
+    "Mit über 1.000 Ausstellern und Top-Speakern bietet die Messe einen Überblick."
+)
+
+
+def _entity_counts(tagged):
+    return tagged | beam.Map(lambda article: (article.article_id, len(article.entities) > 0))
+
+
+def test_articles_in_another_language_than_the_models_keep_no_entities():
+    articles = [
+        make_article("en", "US Secretary of State Marco Rubio met Indian officials in Kuala Lumpur on Friday."),
+        make_article("ru", RUSSIAN).replace(language="ru"),
+        make_article("de", GERMAN).replace(language="de-DE"),
+        # Of unknown language: tagged.
+        make_article("unknown", "Rubio met Jaishankar in Kuala Lumpur on Friday.").replace(language=None),
+    ]
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        tagged, dead = pipeline | beam.Create(articles) | TagEntities()
+        assert_that(
+            _entity_counts(tagged),
+            equal_to([("en", True), ("ru", False), ("de", False), ("unknown", True)]),
+        )
+        assert_that(dead, equal_to([]), label="NoDeadLetters")
+    counters = pipeline.result.metrics().query(MetricsFilter().with_name("entities.other_language"))["counters"]
+    assert sum(counter.committed for counter in counters) == 2
+
+
+def test_languages_named_in_the_config_are_tagged():
+    config = EntitiesConfig(languages=("en", "de"))
+    articles = [make_article("de", GERMAN).replace(language="de"), make_article("ru", RUSSIAN).replace(language="ru")]
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        tagged, _ = pipeline | beam.Create(articles) | TagEntities(config)
+        assert_that(_entity_counts(tagged), equal_to([("de", True), ("ru", False)]))
+
+
+def test_languages_config_is_reduced_to_primary_subtags_and_not_empty():
+    assert EntitiesConfig(languages=("en-GB", "PT_br")).languages == ("en", "pt")
+    with pytest.raises(ValueError, match="at least one language"):
+        EntitiesConfig(languages=())
 
 
 def test_streaming_merge_map_is_per_window_and_timestamps_kept():

@@ -11,7 +11,12 @@ Method
    The text given to the tagger is `tagging_view(text, max_chars)`: Markdown
    emphasis removed and, past `max_chars`, cut at a paragraph boundary. An
    article over the cap is tagged on its first part, kept whole, and counted
-   (`newsbeam/entities.truncated`); it is not a dead letter.
+   (`newsbeam/entities.truncated`); it is not a dead letter. Only articles in
+   the tagger's language are tagged (`languages`, default the model's own
+   `lang`): an English model on a German or Russian page tags common words
+   ("Jahr", "Каждый из Вас") as people. Articles in another language pass
+   with no entities and are counted (`newsbeam/entities.other_language`);
+   articles of unknown language are tagged.
 2. `CountNamesPerWindow`: in how many articles of the window each
    (label, norm) occurs, `CombineGlobally(...).without_defaults()`.
 3. `BuildMergeMap` -> `ApplyMergeMap` (side input): across the window's
@@ -108,6 +113,11 @@ NAMES_TAG = "names"
 NON_NER_COMPONENTS = ("parser", "lemmatizer", "tagger", "attribute_ruler", "senter", "morphologizer")
 
 
+def primary_language(language: str) -> str:
+    """The primary subtag of a language tag ("en-GB" -> "en"), the part articles and taggers share."""
+    return language.strip().replace("_", "-").split("-")[0].lower()
+
+
 class EntitiesConfig(BaseModel):
     """Settings of the TagEntities stage (config section `entities`)."""
 
@@ -151,6 +161,15 @@ class EntitiesConfig(BaseModel):
             "read when the pipeline is built, a relative path from the working directory."
         ),
     )
+    languages: Optional[tuple[str, ...]] = Field(
+        None,
+        description=(
+            "Languages tagged (primary subtags, as an article's `language` gives them, e.g. [en, de]). "
+            "null: the tagger's own (spaCy: the model's `lang`; a multi-language 'xx' model tags all). "
+            "An article in another language keeps no entities and is counted (entities.other_language); "
+            "an article of unknown language is tagged."
+        ),
+    )
     cross_article: Union[bool, Literal["auto"]] = Field(
         "auto",
         description=(
@@ -167,6 +186,15 @@ class EntitiesConfig(BaseModel):
         if not labels:
             raise ValueError("at least one entity label must be kept")
         return labels
+
+    @field_validator("languages")
+    @classmethod
+    def _languages_named(cls, languages: Optional[tuple[str, ...]]) -> Optional[tuple[str, ...]]:
+        if languages is None:
+            return None
+        if not languages:
+            raise ValueError("name at least one language, or null for the tagger's own")
+        return tuple(primary_language(language) for language in languages)
 
 
 class TaggerConfigError(ValueError):
@@ -194,6 +222,10 @@ class Tagger(abc.ABC):
     def is_known_word(self, word: str) -> bool:
         """Whether the tagger's vocabulary knows this word (used to prefer spellings)."""
         return False
+
+    def languages(self) -> Optional[frozenset[str]]:
+        """The languages this tagger was trained for (primary subtags), or None for any (after load())."""
+        return None
 
 
 class TaggerRegistry:
@@ -293,6 +325,10 @@ class SpacyTagger(Tagger):
     def is_known_word(self, word: str) -> bool:
         return word in self._vocabulary
 
+    def languages(self) -> Optional[frozenset[str]]:
+        # "xx" is spaCy's code for a multi-language pipeline.
+        return None if self._nlp.lang == "xx" else frozenset({primary_language(self._nlp.lang)})
+
 
 class _TagArticleBatches(beam.DoFn):
     """Tag the articles of a bundle in batches and normalise within each article.
@@ -310,10 +346,19 @@ class _TagArticleBatches(beam.DoFn):
         self._pending: list[WindowedValue] = []
         self._mentions = Metrics.counter(METRICS_NAMESPACE, "entities.mentions")
         self._truncated = Metrics.counter(METRICS_NAMESPACE, "entities.truncated")
+        self._other_language = Metrics.counter(METRICS_NAMESPACE, "entities.other_language")
 
     def setup(self) -> None:
         self._tagger = TaggerRegistry.get(self._config.tagger)(self._config)
         self._tagger.load()
+        configured = self._config.languages
+        self._tagged_languages = frozenset(configured) if configured is not None else self._tagger.languages()
+
+    def _in_other_language(self, article: Article) -> bool:
+        """A model reads its own language only: on others it tags common words ("Jahr", "Как") as names."""
+        if self._tagged_languages is None or not article.language:
+            return False
+        return primary_language(article.language) not in self._tagged_languages
 
     def start_bundle(self) -> None:
         self._pending = []
@@ -337,6 +382,10 @@ class _TagArticleBatches(beam.DoFn):
         prepared: list[tuple[WindowedValue, str]] = []
         for element in batch:
             text = element.value.text
+            if isinstance(text, str) and self._in_other_language(element.value):
+                self._other_language.inc()
+                yield element
+                continue
             if not isinstance(text, str):
                 yield self._dead_letter(
                     element, "invalid_text", f"text is {type(text).__name__}, not a string"
