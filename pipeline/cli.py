@@ -193,13 +193,28 @@ def sql_command(argv: Sequence[str]) -> int:
     parser.add_argument("output_dir")
     parser.add_argument("-c", dest="query", help="run one query and print its result (else an interactive prompt)")
     args = parser.parse_args(argv)
-    from pipeline.queries import connect, interactive
+    import duckdb
 
-    connection = connect(args.output_dir)
+    from pipeline.queries import OutputDirError, connect, interactive
+
+    try:
+        connection = connect(args.output_dir)
+    except OutputDirError as error:
+        return _refuse("sql", error)
     if args.query:
-        print(connection.sql(args.query))
+        try:
+            print(connection.sql(args.query))
+        except duckdb.Error as error:
+            print(f"newsbeam sql: {error}", file=sys.stderr)
+            return 1
         return 0
     return interactive(connection)
+
+
+def _refuse(command: str, error: Exception) -> int:
+    """A clear one-line error for a directory that is not a newsbeam output (no traceback)."""
+    print(f"newsbeam {command}: {error}", file=sys.stderr)
+    return 2
 
 
 def report_command(argv: Sequence[str]) -> int:
@@ -208,9 +223,13 @@ def report_command(argv: Sequence[str]) -> int:
     )
     parser.add_argument("output_dir")
     args = parser.parse_args(argv)
+    from pipeline.queries import OutputDirError
     from pipeline.report import build_report
 
-    print(build_report(args.output_dir))
+    try:
+        print(build_report(args.output_dir))
+    except OutputDirError as error:
+        return _refuse("report", error)
     return 0
 
 
@@ -221,10 +240,14 @@ def dead_letters_command(argv: Sequence[str]) -> int:
     parser.add_argument("output_dir")
     parser.add_argument("--width", type=int, default=60, help="characters of the example input to show")
     args = parser.parse_args(argv)
-    from pipeline.queries import connect, records
+    from pipeline.queries import OutputDirError, connect, records
 
+    try:
+        connection = connect(args.output_dir)
+    except OutputDirError as error:
+        return _refuse("dead-letters", error)
     rows = records(
-        connect(args.output_dir).sql(
+        connection.sql(
             "select step, reason, count(*) as count, arg_min(source_ref, source_ref) as example, "
             "arg_min(raw, source_ref) as raw from dead_letters group by step, reason "
             "order by count desc, step, reason"

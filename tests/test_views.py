@@ -9,8 +9,9 @@ import subprocess
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.queries import connect, records
-from tests.conftest import NEWSBEAM
+from pipeline.queries import OutputDirError, connect, records
+from pipeline.report import build_report
+from tests.conftest import NEWSBEAM, run_newsbeam
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +84,46 @@ def test_newsbeam_sql_answers_who_carried_it(golden_output):
     )
     assert result.returncode == 0, result.stderr
     assert "The Deccan Courier" in result.stdout and "23400" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def dead_letters_only(tmp_path_factory):
+    """A real run in which every record fails: the output has dead letters and no article file."""
+    folder = tmp_path_factory.mktemp("dead_only")
+    (folder / "broken.jsonl").write_text('not json\n{"title": "a record without text"}\n', encoding="utf-8")
+    output = folder / "out"
+    result = run_newsbeam("--input", str(folder / "broken.jsonl"), "--output", str(output))
+    assert "read=2 written=0 dead_letters=2" in result.stdout
+    assert not list(output.glob("event_id=*/date=*/*.parquet"))
+    return output
+
+
+def test_an_output_of_dead_letters_only_answers_what_failed(dead_letters_only, db):
+    empty = connect(str(dead_letters_only))
+    reasons = records(empty.sql("select reason, count(*) as n from dead_letters group by reason order by reason"))
+    assert reasons == [{"reason": "invalid_json", "n": 1}, {"reason": "missing_text", "n": 1}]
+    for view in ("articles", "events", "wire_copies", "event_entities"):
+        assert empty.sql(f"select count(*) from {view}").fetchall()[0] == (0,), view
+    # The empty articles view has the columns and types of a real one.
+    assert empty.sql("describe articles").fetchall() == db.sql("describe articles").fetchall()
+    assert build_report(str(dead_letters_only)).name == "index.html"
+
+
+def test_a_directory_that_is_not_an_output_is_refused_in_one_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(OutputDirError, match="not a newsbeam output"):
+        connect(str(tmp_path / "empty"))
+    for command in (["sql", str(tmp_path / "missing"), "-c", "select 1"], ["report", str(tmp_path / "empty")],
+                    ["dead-letters", str(tmp_path / "missing")]):
+        result = subprocess.run([NEWSBEAM, *command], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2, command
+        assert result.stderr.startswith(f"newsbeam {command[0]}: ") and "Traceback" not in result.stderr, result.stderr
+
+
+def test_newsbeam_sql_reports_a_bad_query_in_one_line(golden_output):
+    result = subprocess.run(
+        [NEWSBEAM, "sql", str(golden_output), "-c", "select no_such_column from articles"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("newsbeam sql: Binder Error") and "Traceback" not in result.stderr, result.stderr

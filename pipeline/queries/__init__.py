@@ -8,6 +8,7 @@ over the directory named by the DuckDB variable `newsbeam_output`.
 from __future__ import annotations
 
 import importlib.resources
+import pathlib
 import sys
 
 import duckdb
@@ -19,11 +20,42 @@ def view_sql() -> str:
     return (importlib.resources.files(__name__) / VIEWS_FILE).read_text(encoding="utf-8")
 
 
+# How views.sql reads the article files; `connect` swaps it for an empty table when there are none.
+ARTICLE_FILES = "read_parquet(getvariable('newsbeam_output') || '/event_id=*/date=*/*.parquet', hive_partitioning = true)"
+_NO_ARTICLES = "newsbeam_no_articles"
+
+
+class OutputDirError(ValueError):
+    """The directory is not a newsbeam output."""
+
+
+def _count_files(connection: duckdb.DuckDBPyConnection, pattern: str) -> int:
+    return connection.execute("SELECT count(*) FROM glob(?)", [pattern]).fetchall()[0][0]
+
+
 def connect(output_dir: str, database: str = ":memory:") -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with every newsbeam view defined over output_dir."""
+    """A DuckDB connection with every newsbeam view defined over output_dir.
+
+    An output whose every record became a dead letter has no article files; its views are
+    defined over an empty table of the article schema, so "what failed, and why" can be asked
+    there too.
+    """
+    output = str(output_dir).rstrip("/")
+    local = "://" not in output
+    if local and not pathlib.Path(output).is_dir():
+        raise OutputDirError(f"{output_dir}: no such directory")
     connection = duckdb.connect(database)
-    connection.execute("SET VARIABLE newsbeam_output = ?", [str(output_dir).rstrip("/")])
-    connection.execute(view_sql())
+    connection.execute("SET VARIABLE newsbeam_output = ?", [output])
+    articles = _count_files(connection, output + "/event_id=*/date=*/*.parquet")
+    if not articles and not _count_files(connection, output + "/_dead_letters/*.parquet"):
+        raise OutputDirError(f"{output_dir}: not a newsbeam output (no article files and no _dead_letters/)")
+    sql = view_sql()
+    if not articles:
+        from transforms.schema import ARTICLE_SCHEMA
+
+        connection.register(_NO_ARTICLES, ARTICLE_SCHEMA.empty_table())
+        sql = sql.replace(ARTICLE_FILES, _NO_ARTICLES)
+    connection.execute(sql)
     return connection
 
 
