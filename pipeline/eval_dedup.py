@@ -439,8 +439,35 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_REQUIRED_FIELDS = ("article_id", "copy_group", "text")
+
+
+def check_input(data_path: str) -> None:
+    """A clear error for a missing file or one not in the reprints format, before any pipeline starts."""
+    path = pathlib.Path(data_path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as lines:
+        first = next((line for line in lines if line.strip()), None)
+    if first is None:
+        raise ValueError(f"{data_path} holds no records")
+    try:
+        record = json.loads(first)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{data_path}: the first record is not JSON ({error})") from None
+    missing = [name for name in _REQUIRED_FIELDS if not isinstance(record, dict) or name not in record]
+    if missing:
+        raise ValueError(
+            f"{data_path}: not in the reprints format (fields {', '.join(_REQUIRED_FIELDS)}); "
+            f"the first record lacks {', '.join(missing)}"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        check_input(args.data)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"newsbeam eval dedup: {error}") from None
     config = None
     if args.config:
         from pipeline.config import load_config

@@ -483,8 +483,31 @@ def _rounded(value):
     return value
 
 
+def check_input(data_path: str, start: Optional[str] = None, end: Optional[str] = None) -> str:
+    """The format of the file; a clear error for a missing or unknown file or bad bounds, before any pipeline starts."""
+    for flag, value in (("--start", start), ("--end", end)):
+        try:
+            _parse_bound(value)
+        except ValueError as error:
+            raise ValueError(f"{flag} {value!r} is not an ISO date or time: {error}") from None
+    first = next((line for line in _open_lines(data_path) if line.strip()), None)
+    if first is None:
+        raise ValueError(f"{data_path} holds no records")
+    try:
+        record = json.loads(first)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{data_path}: the first record is not JSON ({error})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{data_path}: the first record is not a JSON object")
+    return detect_format(record)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    try:
+        check_input(args.data, args.start, args.end)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"newsbeam eval events: {error}") from None
     config = None
     if args.config:
         from pipeline.config import load_config

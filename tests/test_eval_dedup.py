@@ -97,3 +97,20 @@ def test_main_prints_one_json_line_with_the_figures_and_baselines(tmp_path, caps
     figures = json.loads(lines[0])
     assert REQUIRED_KEYS <= figures.keys() and figures["articles"] == 120
     assert "containment>=0.5" in figures["baselines"]["readme (exact all pairs, all articles)"]
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("missing.jsonl", None, "No such file"),
+        ("empty.jsonl", "\n", "holds no records"),
+        ("ecb.jsonl", json.dumps({"doc_id": "1_1ecb", "topic_id": 1, "event_id": "t1_ecb", "text": "x"}) + "\n",
+         "the first record lacks article_id, copy_group"),
+    ],
+)
+def test_a_file_not_in_the_reprints_format_is_refused_in_one_line(tmp_path, name, content, message):
+    if content is not None:
+        (tmp_path / name).write_text(content, encoding="utf-8")
+    with pytest.raises(SystemExit) as stopped:
+        eval_dedup.main(["--data", str(tmp_path / name)])
+    assert str(stopped.value).startswith("newsbeam eval dedup: ") and message in str(stopped.value)

@@ -135,3 +135,20 @@ def test_select_on_full_articles_chooses_the_score_weights(tmp_path, capsys):
     assert eval_events.main(["--data", str(small), "--select"]) == 0
     (line,) = capsys.readouterr().out.strip().splitlines()
     _check_selection(json.loads(line), str(small), eval_events.SELECTION_GRID)
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--data", "{tmp}/missing.jsonl"], "No such file"),
+        (["--data", "{tmp}/notjson.jsonl"], "the first record is not JSON"),
+        (["--data", "{tmp}/other.jsonl"], "unknown event file"),
+        (["--data", UCI, "--start", "2014-13-01"], "--start '2014-13-01' is not an ISO date"),
+    ],
+)
+def test_a_wrong_file_or_bound_is_refused_in_one_line_before_any_pipeline(tmp_path, arguments, message):
+    (tmp_path / "notjson.jsonl").write_text("story,title\n", encoding="utf-8")
+    (tmp_path / "other.jsonl").write_text(json.dumps({"article_id": "a", "copy_group": "g", "text": "x"}) + "\n")
+    with pytest.raises(SystemExit) as stopped:
+        eval_events.main([argument.format(tmp=tmp_path) for argument in arguments])
+    assert str(stopped.value).startswith("newsbeam eval events: ") and message in str(stopped.value)
