@@ -19,11 +19,13 @@ import argparse
 import datetime as dt
 import importlib.resources
 import logging
+import os
 import signal
 import sys
+import tempfile
 import time
 import uuid
-from typing import Sequence
+from typing import Optional, Sequence
 
 DEFAULT_OUTPUT = "out"
 
@@ -69,6 +71,26 @@ def _count_input_files(patterns: Sequence[str]) -> int:
         if not result.metadata_list:
             raise SystemExit(f"newsbeam: --input {pattern!r} matched no files")
     return len({m.path for r in results for m in r.metadata_list})
+
+
+def _refuse_unwritable(output: str) -> bool:
+    """Say so, and return True, when a local output directory cannot be written: before any work, not after it.
+
+    Remote outputs (gs://, s3://) are left to Beam's filesystems, which need credentials to probe.
+    """
+    if "://" in output:
+        return False
+    existed = os.path.isdir(output)
+    try:
+        os.makedirs(output, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=output, prefix=".newsbeam-probe-"):
+            pass
+    except OSError as error:
+        if not existed and os.path.isdir(output):
+            os.rmdir(output)
+        print(f"newsbeam: cannot write to --output {output}: {error.strerror or error}", file=sys.stderr)
+        return True
+    return False
 
 
 def run_command(argv: Sequence[str]) -> int:
@@ -120,6 +142,8 @@ def run_command(argv: Sequence[str]) -> int:
             print("newsbeam: --streaming needs --input folders to watch or feeds to poll", file=sys.stderr)
             return 2
         plan = plan_rounds(config, feeds, bool(watched), args.max_rounds)
+        if _refuse_unwritable(args.output):
+            return 2
         return run_rounds(args.output, options, config, watched, feeds, plan, f"{BATCH_LOCAL_RUNNER} rounds")
 
     input_files = _count_input_files(inputs)
@@ -139,6 +163,8 @@ def run_command(argv: Sequence[str]) -> int:
     except ValueError as error:
         # Refusals found while building the graph, e.g. a --feed that is not http(s).
         print(f"newsbeam: {error}", file=sys.stderr)
+        return 2
+    if _refuse_unwritable(args.output):
         return 2
     try:
         with ProgressLine(total_sources=input_files + feed_count):

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline.queries import records
-from tests.conftest import FIXTURES, run_newsbeam
+from tests.conftest import FIXTURES, SEEDS_DIR, run_newsbeam
 
 COUNTS_LINE = re.compile(r"^counts: read=(\d+) written=(\d+) dead_letters=(\d+) conserved=(\w+)", re.M)
 
@@ -164,3 +164,14 @@ def test_unusable_runs_fail_with_a_clear_message(args, message, tmp_path):
     assert result.returncode != 0
     assert message in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(tmp_path, streaming):
+    (tmp_path / "a-file").write_text("not a directory")
+    output = tmp_path / "a-file" / "out"
+    flags = ("--streaming", "--max-rounds", "1") if streaming else ()
+    result = run_newsbeam("--input", str(SEEDS_DIR / "*.txt"), *flags, "--output", str(output), check=False)
+    assert result.returncode == 2
+    assert f"cannot write to --output {output}: Not a directory" in result.stderr
+    assert "Traceback" not in result.stderr and "records read" not in result.stdout
