@@ -163,10 +163,11 @@ JUNK_REASONS = (
     "headline_phrase",  # a stretch of a Title Case headline: "Lindsay Lohan Checks Into Court-Ordered Rehab"
     "time_zone",  # a time zone of a time stamp: "GMT", "IST" (the small model tags them ORG)
 )
-# Time zones that time stamps and datelines write after a time ("13:59 GMT").
+# Time zones that time stamps and datelines write after a time ("13:59 GMT"); not WET and WEST,
+# which are also words of headlines in capitals.
 TIME_ZONES = frozenset(
     """
-    UTC GMT BST IST CET CEST EET EEST WET WEST MSK EST EDT CST CDT MST MDT PST PDT AKST AKDT HST
+    UTC GMT BST IST CET CEST EET EEST MSK EST EDT CST CDT MST MDT PST PDT AKST AKDT HST
     AEST AEDT ACST ACDT AWST NZST NZDT JST KST HKT SGT PKT WIB
     """.split()
 )
