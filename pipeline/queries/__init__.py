@@ -53,6 +53,8 @@ def connect(output_dir: str, database: str = ":memory:") -> duckdb.DuckDBPyConne
     if not articles:
         from transforms.schema import ARTICLE_SCHEMA
 
+        if ARTICLE_FILES not in sql:
+            raise RuntimeError(f"{VIEWS_FILE} no longer reads the articles as {ARTICLE_FILES}")
         connection.register(_NO_ARTICLES, ARTICLE_SCHEMA.empty_table())
         sql = sql.replace(ARTICLE_FILES, _NO_ARTICLES)
     connection.execute(sql)
