@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
-import gzip
 import hashlib
 import itertools
 import json
@@ -58,6 +57,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from rapidfuzz import process
 from rapidfuzz.distance import Indel
 
+from pipeline.jsonl_files import first_record, text_lines
 from pipeline.runners import BATCH_LOCAL_RUNNER
 from transforms import dedup_matching as matching
 from transforms.dedup import DedupConfig, DedupSyndicated
@@ -102,30 +102,28 @@ def _parse_time(value: Optional[str]) -> Optional[dt.datetime]:
 def load_labelled(data_path: str, ingested_at: Optional[dt.datetime] = None) -> list[LabelledArticle]:
     """Every line of a reprints-format file (.jsonl or .jsonl.gz) as an Article with its gold."""
     path = pathlib.Path(data_path)
-    opener = gzip.open if path.suffix == ".gz" else open
     ingested_at = ingested_at or dt.datetime.now(UTC)
     labelled = []
-    with opener(path, "rt", encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            record = json.loads(line)
-            article = Article(
-                article_id=record["article_id"],
-                url=record.get("url"),
-                outlet=record.get("outlet"),
-                title=record.get("title"),
-                text=record.get("text") or "",
-                published_at=_parse_time(record.get("published")),
-                language="en",
-                source_kind="jsonl",
-                source_ref=f"{path.name}:{number}",
-                ingested_at=ingested_at,
-                date_source="record" if record.get("published") else "unknown",
-            )
-            labelled.append(
-                LabelledArticle(article, record["copy_group"], record.get("event_id"), record.get("origin", ""))
-            )
+    for number, line in enumerate(text_lines(path), start=1):
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        article = Article(
+            article_id=record["article_id"],
+            url=record.get("url"),
+            outlet=record.get("outlet"),
+            title=record.get("title"),
+            text=record.get("text") or "",
+            published_at=_parse_time(record.get("published")),
+            language="en",
+            source_kind="jsonl",
+            source_ref=f"{path.name}:{number}",
+            ingested_at=ingested_at,
+            date_source="record" if record.get("published") else "unknown",
+        )
+        labelled.append(
+            LabelledArticle(article, record["copy_group"], record.get("event_id"), record.get("origin", ""))
+        )
     return labelled
 
 
@@ -444,17 +442,8 @@ _REQUIRED_FIELDS = ("article_id", "copy_group", "text")
 
 def check_input(data_path: str) -> None:
     """A clear error for a missing file or one not in the reprints format, before any pipeline starts."""
-    path = pathlib.Path(data_path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as lines:
-        first = next((line for line in lines if line.strip()), None)
-    if first is None:
-        raise ValueError(f"{data_path} holds no records")
-    try:
-        record = json.loads(first)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{data_path}: the first record is not JSON ({error})") from None
-    missing = [name for name in _REQUIRED_FIELDS if not isinstance(record, dict) or name not in record]
+    record = first_record(data_path)
+    missing = [name for name in _REQUIRED_FIELDS if name not in record]
     if missing:
         raise ValueError(
             f"{data_path}: not in the reprints format (fields {', '.join(_REQUIRED_FIELDS)}); "

@@ -71,7 +71,6 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime as dt
-import gzip
 import hashlib
 import itertools
 import json
@@ -80,11 +79,12 @@ import pathlib
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence
+from typing import Optional, Sequence
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipeline.jsonl_files import first_record, text_lines
 from pipeline.runners import BATCH_LOCAL_RUNNER
 from transforms import event_clustering as clustering
 from transforms.events import AssignEvents, EventsConfig
@@ -129,12 +129,6 @@ class Labelled:
     group: str  # topic (ECB+) or story (UCI): what the halves are cut by
 
 
-def _open_lines(path: str) -> Iterable[str]:
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as lines:
-        yield from lines
-
-
 def detect_format(record: dict) -> str:
     if {"doc_id", "topic_id", "event_id", "text"} <= record.keys():
         return ECBPLUS
@@ -168,7 +162,7 @@ def load_labelled(
     since, until = _parse_bound(start), _parse_bound(end)
     kind: Optional[str] = None
     labelled: list[Labelled] = []
-    for line in _open_lines(data_path):
+    for line in text_lines(data_path):
         if not line.strip():
             continue
         record = json.loads(line)
@@ -490,16 +484,7 @@ def check_input(data_path: str, start: Optional[str] = None, end: Optional[str] 
             _parse_bound(value)
         except ValueError as error:
             raise ValueError(f"{flag} {value!r} is not an ISO date or time: {error}") from None
-    first = next((line for line in _open_lines(data_path) if line.strip()), None)
-    if first is None:
-        raise ValueError(f"{data_path} holds no records")
-    try:
-        record = json.loads(first)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{data_path}: the first record is not JSON ({error})") from None
-    if not isinstance(record, dict):
-        raise ValueError(f"{data_path}: the first record is not a JSON object")
-    return detect_format(record)
+    return detect_format(first_record(data_path))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

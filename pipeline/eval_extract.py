@@ -41,6 +41,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from pipeline.jsonl_files import text_lines
+
 _TOKEN = re.compile(r"\w+", re.UNICODE | re.MULTILINE | re.IGNORECASE | re.DOTALL)
 SHINGLE_SIZE = 4
 
@@ -121,30 +123,28 @@ def _ground_truth_file(data_dir: pathlib.Path) -> pathlib.Path:
 def load_gold_pages(data_dir: str | pathlib.Path) -> list[GoldPage]:
     data_dir = pathlib.Path(data_dir)
     path = _ground_truth_file(data_dir)
-    opener = gzip.open if path.suffix == ".gz" else open
     pages = []
-    with opener(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            if "article_body" in row:
-                gold, has_title, group = row["article_body"], False, None
-            elif "gold_text" in row:
-                gold, has_title = row["gold_text"], True
-                group = f"big9-{row.get('year')}" if row.get("subset") == "big9" else row.get("subset")
-            else:
-                raise ValueError(f"{path}: a row has neither article_body nor gold_text")
-            pages.append(
-                GoldPage(
-                    page_id=str(row["id"]),
-                    url=row.get("url"),
-                    html_path=data_dir / row["html_file"],
-                    gold=gold,
-                    gold_has_title=has_title,
-                    group=group,
-                )
+    for line in text_lines(path):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if "article_body" in row:
+            gold, has_title, group = row["article_body"], False, None
+        elif "gold_text" in row:
+            gold, has_title = row["gold_text"], True
+            group = f"big9-{row.get('year')}" if row.get("subset") == "big9" else row.get("subset")
+        else:
+            raise ValueError(f"{path}: a row has neither article_body nor gold_text")
+        pages.append(
+            GoldPage(
+                page_id=str(row["id"]),
+                url=row.get("url"),
+                html_path=data_dir / row["html_file"],
+                gold=gold,
+                gold_has_title=has_title,
+                group=group,
             )
+        )
     return pages
 
 
