@@ -16,7 +16,7 @@ from transforms.entity_normalisation import (
     build_merge_map,
     clean_mention,
     count_observations,
-    headline_phrase_flags,
+    headline_flags,
     load_alias_table,
     merge_name_stats,
     normalise_article,
@@ -324,14 +324,14 @@ def spans_of(text: str, *mentions: str) -> list[tuple[int, int]]:
     ],
 )
 def test_headline_phrases_are_told_from_names_by_the_articles_own_prose(text, mention, is_phrase):
-    assert headline_phrase_flags(text, spans_of(text, mention)) == [is_phrase]
+    assert headline_flags(text, spans_of(text, mention))[1] == [is_phrase]
 
 
 def test_a_headline_without_prose_keeps_its_mentions():
     headline_only = "Colts Top Jags To Make Playoffs\nBy Staff"
-    assert headline_phrase_flags(headline_only, spans_of(headline_only, "Colts Top Jags To Make Playoffs")) == [False]
+    assert headline_flags(headline_only, spans_of(headline_only, "Colts Top Jags To Make Playoffs"))[1] == [False]
     short_prose = COLTS.split("\n")[0] + "\nThe Colts won on Sunday."
-    assert headline_phrase_flags(short_prose, spans_of(short_prose, "Colts Top Jags To Make Playoffs")) == [False]
+    assert headline_flags(short_prose, spans_of(short_prose, "Colts Top Jags To Make Playoffs"))[1] == [False]
 
 
 def test_a_headline_phrase_is_dropped_unless_a_name_was_found_in_it():

@@ -94,7 +94,7 @@ from transforms.entity_normalisation import (
     add_observation,
     apply_merge_map,
     build_merge_map,
-    headline_phrase_flags,
+    headline_flags,
     load_alias_table,
     merge_name_stats,
     normalise_article,
@@ -102,7 +102,6 @@ from transforms.entity_normalisation import (
     tagging_view,
 )
 from transforms.schema import Article
-from transforms.text_cleaning import on_headline_case_lines
 
 _LOG = logging.getLogger(__name__)
 
@@ -283,9 +282,7 @@ def load_spacy_pipeline(model: str, exclude: tuple[str, ...]) -> tuple[Any, froz
 
 
 def _mentions(doc) -> list[RawMention]:
-    spans = [(ent.start_char, ent.end_char) for ent in doc.ents]
-    headline_case = on_headline_case_lines(doc.text, spans)
-    headline_phrase = headline_phrase_flags(doc.text, spans)
+    headline_case, headline_phrase = headline_flags(doc.text, ((ent.start_char, ent.end_char) for ent in doc.ents))
     return [
         RawMention(ent.text, ent.label_, case, phrase)
         for ent, case, phrase in zip(doc.ents, headline_case, headline_phrase)

@@ -53,7 +53,8 @@ Each raw mention `(text, label)` from the tagger goes through, in order:
    name of the article's other lines takes that name; a trailing generational
    suffix ("Jr.", "III") is part of a name, not a run-on. Without such a name
    elsewhere (a headline-only item) the mention is kept as tagged. The tagger
-   says which mentions lie on such lines (`RawMention.headline_case`).
+   says which mentions lie on such lines (`RawMention.headline_case`, from
+   `headline_flags`).
    Headline phrases: the model also tags a stretch of a Title Case headline
    as ORG, PERSON or a place: "Lindsay Lohan Checks Into Court-Ordered Rehab"
    (ORG), "Colts Top Jags To Make Playoffs" (PERSON), "Police Release ID Of
@@ -69,11 +70,12 @@ Each raw mention `(text, label)` from the tagger goes through, in order:
    capitalised) or it spans the whole line (at least five words and 90% of
    the line: the headline itself). A run-on that the rule above resolved to
    a name keeps that name. On the 723 ECB+ and 1,983 reprint articles of
-   ../shared/data (small model) this drops 130 of the 2,891 mentions on
-   mostly capitalised lines: stretches of headlines and bylines ("The
+   ../shared/data (small model) this drops 130 of the 2,799 mentions on
+   mostly capitalised lines (not counting spans across a line break, junk
+   by rule 1): stretches of headlines and bylines ("The
    Oakmont Gazette News Desk"), all but one product name read off a
    headline ("Stadia Game Streaming Service").
-   The tagger marks them (`headline_phrase_flags`).
+   The tagger marks them (`headline_flags`).
 8. Surnames: a mention whose tokens are the last tokens of a longer PERSON
    name in the same article takes that name and the PERSON label, whatever
    label the model gave it ("Singh" tagged GPE -> PERSON "Rajnath Singh";
@@ -187,7 +189,7 @@ class RawMention(NamedTuple):
     label: str
     # On a mostly capitalised line (a Title Case headline, a byline): see rule 7.
     headline_case: bool = False
-    # A stretch of a headline rather than a name (`headline_phrase_flags`, rule 7).
+    # A stretch of a headline rather than a name (`headline_flags`, rule 7).
     headline_phrase: bool = False
 
 
@@ -609,45 +611,48 @@ _WHOLE_LINE_SHARE = 0.9
 _SENTENCE_FINAL = re.compile(r"(?<![.…])\.[\s\"'”’)\]]*$")
 
 
-def headline_phrase_flags(text: str, spans: Iterable[tuple[int, int]]) -> list[bool]:
-    """For each (start, end) span of text: whether it is a stretch of a headline, not a name (rule 7)."""
+def headline_flags(text: str, spans: Iterable[tuple[int, int]]) -> tuple[list[bool], list[bool]]:
+    """For each (start, end) span of text: whether its line is mostly capitalised, and whether it is a
+    stretch of a headline, not a name (both rule 7). Each line is read once, however many spans it holds.
+    """
     spans = list(spans)
-    line_starts, line_words, headline_lines = [], [], []
+    line_starts, line_words, capitalised_lines, headline_lines = [], [], [], []
     prose_words = 0
     prose_lower: set[str] = set()
     prose_parts = []
     offset = 0
     for line in text.split("\n"):
         words = WORD.findall(line)
+        capitalised = mostly_capitalised(words)
         line_starts.append(offset)
         line_words.append(words)
+        capitalised_lines.append(capitalised)
+        headline_lines.append(capitalised and not _SENTENCE_FINAL.search(line))
         offset += len(line) + 1
-        if mostly_capitalised(words):
-            headline_lines.append(not _SENTENCE_FINAL.search(line))
-            continue
-        headline_lines.append(False)
-        prose_words += len(words)
-        prose_lower.update(word for word in words if word.islower())
-        prose_parts.append(" ".join(line.split()).lower())
+        if not capitalised:
+            prose_words += len(words)
+            prose_lower.update(word for word in words if word.islower())
+            prose_parts.append(" ".join(line.split()).lower())
+    lines_of_spans = [bisect.bisect_right(line_starts, start) - 1 for start, _ in spans]
+    on_capitalised_lines = [capitalised_lines[index] for index in lines_of_spans]
     if prose_words < _PROSE_MIN_WORDS:
-        return [False] * len(spans)
+        return on_capitalised_lines, [False] * len(spans)
     prose = " \n ".join(prose_parts)
-    flags = []
-    for start, end in spans:
-        index = bisect.bisect_right(line_starts, start) - 1
+    phrases = []
+    for (start, end), index in zip(spans, lines_of_spans):
         mention = text[start:end]
         if "\n" in mention or not headline_lines[index]:
-            flags.append(False)
+            phrases.append(False)
             continue
         words = WORD.findall(mention)
         content = [word for word in words if word.lower() not in NAME_PARTICLES and word.lower() != "the"]
         if len(content) < 2 or " ".join(mention.split()).lower() in prose:
-            flags.append(False)
+            phrases.append(False)
             continue
         common = sum(word.lower() in prose_lower for word in content)
         whole_line = len(words) >= max(_WHOLE_LINE_MIN_WORDS, _WHOLE_LINE_SHARE * len(line_words[index]))
-        flags.append(common > len(content) / 2 or whole_line)
-    return flags
+        phrases.append(common > len(content) / 2 or whole_line)
+    return on_capitalised_lines, phrases
 
 
 def normalise_article(

@@ -134,7 +134,7 @@ import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Iterable, Optional, Protocol
+from typing import Optional, Protocol
 
 import ftfy
 
@@ -202,22 +202,6 @@ def mostly_capitalised(words: list[str]) -> bool:
     """
     alphabetic = [w for w in words if w[0].isalpha()]
     return len(alphabetic) >= 3 and sum(w[0].isupper() for w in alphabetic) > 0.6 * len(alphabetic)
-
-
-def on_headline_case_lines(text: str, spans: Iterable[tuple[int, int]]) -> list[bool]:
-    """For each (start, end) span of text, whether its line is mostly capitalised (see above).
-
-    Each line is read once however many spans it holds: a text that is one long
-    paragraph would otherwise be re-read for every entity in it.
-    """
-    verdicts: dict[tuple[int, int], bool] = {}
-    flags = []
-    for start, end in spans:
-        line = (text.rfind("\n", 0, start) + 1, text.find("\n", end))
-        if line not in verdicts:
-            verdicts[line] = mostly_capitalised(WORD.findall(text[line[0]: len(text) if line[1] < 0 else line[1]]))
-        flags.append(verdicts[line])
-    return flags
 
 
 def normalize_inline(text: str) -> str:
