@@ -82,10 +82,10 @@ pure function so it can be tested with before/after pairs.
    no headline: scrapers take it from the page's first line. The title is
    derived instead, as if there were none (106 of the 1,935 given titles of
    ../shared/data's ECB+ and reprint files are such stamps). Otherwise a
-   given title is only normalised (Unicode,
-   whitespace, emphasis marks) and loses a trailing site name: " - BBC News",
-   " | ZDNet" (after " - ", " – ", " — ", " | ", " :: " or " · "), when it is
-   the article's own outlet, compared without case (`without_outlet_suffix`).
+   given title is only normalised (Unicode, whitespace, emphasis marks) and
+   loses a trailing site name: " - BBC News", " | ZDNet" (after " - ", " – ",
+   " — ", " | ", " :: " or " · "), when it is the article's own outlet,
+   compared without case (`without_outlet_suffix`).
    Page titles and aggregators add it; it is not the headline, and it would
    keep two outlets' copies of one headline apart.
 7. Language (`identify_language`): py3langid (a naive Bayes model over byte
