@@ -133,6 +133,21 @@ def test_fuzzy_guard_in_a_pipeline():
         assert_that(tagged, matches_persons(expected))
 
 
+def test_a_first_name_takes_the_full_name_another_article_calls_by_its_surname():
+    articles = [
+        make_article("reid", "Actress Tara Reid checked into a rehab clinic in Malibu on Monday, her publicist said. Reid thanked her fans."),
+        make_article("tara", "Actress Tara Reid checked into a rehab clinic in Malibu on Monday. Her friend said Tara was doing well."),
+    ]
+    across = {"reid": {"Tara Reid"}, "tara": {"Tara Reid"}}
+    within = {"reid": {"Tara Reid"}, "tara": {"Tara Reid", "Tara"}}
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        created = pipeline | beam.Create(articles)
+        tagged, _ = created | "Across" >> TagEntities()
+        assert_that(tagged, matches_persons(across))
+        alone, _ = created | "Within" >> TagEntities(EntitiesConfig(cross_article=False))
+        assert_that(alone, matches_persons(within), label="WithinOnly")
+
+
 def test_a_headline_repeated_as_the_first_line_gives_no_run_on_names():
     # The small model reads "Checks Into Rehab" and "Dies" in these Title Case lines as part
     # of the name (checked: it tags "Lindsay Lohan Checks Into Rehab" and "Esther Williams

@@ -14,6 +14,7 @@ from transforms.entity_normalisation import (
     apply_merge_map,
     build_alias_table,
     build_merge_map,
+    build_window_names,
     clean_mention,
     count_observations,
     headline_flags,
@@ -531,6 +532,76 @@ def test_apply_merge_map_renames_and_dedupes():
         Entity("Marcon Rubio", "PERSON", "Marco Rubio"),
         Entity("Rubio", "PERSON", "Marco Rubio"),
     )
+
+
+def test_an_article_reports_the_people_it_calls_by_surname_alone_when_tagged_person():
+    mentions = [
+        RawMention("Tara Reid", "PERSON"),
+        RawMention("Reid", "PERSON"),
+        RawMention("Snyder Ave", "PERSON"),  # the small model's slip for a street
+        RawMention("Ave", "ORG"),
+        RawMention("Tony Blair", "PERSON"),  # never written "Blair" alone here
+    ]
+    assert normalise_article(mentions, ALIASES).surnamed == frozenset({"Tara Reid"})
+
+
+def test_surname_evidence_is_counted_per_article_and_merges():
+    by_article = [
+        ([Entity("Tara Reid", "PERSON", "Tara Reid"), Entity("Reid", "PERSON", "Tara Reid")], {"Tara Reid"}),
+        ([Entity("Tara Reid", "PERSON", "Tara Reid"), Entity("Tara", "PERSON", "Tara")], set()),
+        ([Entity("Reid", "ORG", "Reid")], {"Reid"}),  # only PERSON names carry the flag
+    ]
+    observations = [obs for entities, surnamed in by_article for obs in observe_names(entities, known, surnamed)]
+    whole = count_observations(observations)
+    assert whole[("PERSON", "Tara Reid")] == NameStats(2, (False, False), surnamed_articles=1)
+    assert whole[("ORG", "Reid")].surnamed_articles == 0
+    left, right = count_observations(observations[:2]), count_observations(observations[2:])
+    merge_name_stats(left, right)
+    assert left == whole
+
+
+def test_window_names_name_surnamed_people_by_their_final_spelling():
+    stats = _stats(("PERSON", "Pete Hegseth", 3), ("PERSON", "Peter Hegseth", 1), ("PERSON", "Tara Reid", 2))
+    stats[("PERSON", "Peter Hegseth")] = NameStats(1, stats[("PERSON", "Peter Hegseth")].known, 1)
+    window = build_window_names(stats)
+    assert window.merge_map == build_merge_map(stats)
+    assert window.surnamed_people == frozenset({"Pete Hegseth"})
+    assert not build_window_names(_stats(("GPE", "Austria", 1)))
+
+
+def test_first_name_resolves_to_a_person_the_window_calls_by_surname():
+    entities = [
+        Entity("Tara Reid", "PERSON", "Tara Reid"),
+        Entity("Tara", "PERSON", "Tara"),
+        Entity("Chelsea", "GPE", "Chelsea"),
+        Entity("Chelsea Handler", "PERSON", "Chelsea Handler"),
+    ]
+    surnamed = frozenset({"Tara Reid", "Chelsea Handler"})
+    assert apply_merge_map(entities, {}, surnamed) == (
+        Entity("Tara Reid", "PERSON", "Tara Reid"),
+        Entity("Tara", "PERSON", "Tara Reid"),
+        Entity("Chelsea", "GPE", "Chelsea"),  # a place keeps its name
+        Entity("Chelsea Handler", "PERSON", "Chelsea Handler"),
+    )
+    assert apply_merge_map(entities, {}, frozenset()) == tuple(entities)  # no evidence: kept
+
+
+def test_first_name_of_two_surnamed_people_stays():
+    entities = [
+        Entity("Tony Thompson", "PERSON", "Tony Thompson"),
+        Entity("Tony Blair", "PERSON", "Tony Blair"),
+        Entity("Tony", "PERSON", "Tony"),
+    ]
+    assert apply_merge_map(entities, {}, frozenset({"Tony Thompson", "Tony Blair"}))[-1].norm == "Tony"
+
+
+def test_first_name_rule_sees_the_merged_spelling():
+    entities = [Entity("Peter Hegseth", "PERSON", "Peter Hegseth"), Entity("Pete", "PERSON", "Pete")]
+    mapping = {("PERSON", "Peter Hegseth"): ("PERSON", "Pete Hegseth")}
+    assert [e.norm for e in apply_merge_map(entities, mapping, frozenset({"Pete Hegseth"}))] == [
+        "Pete Hegseth",
+        "Pete Hegseth",
+    ]
 
 
 def test_tagging_view_removes_emphasis():

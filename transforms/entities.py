@@ -22,7 +22,9 @@ Method
 3. `BuildMergeMap` -> `ApplyMergeMap` (side input): across the window's
    articles, near-identical PERSON spellings merge under a guard against
    merging different people, and bare surnames left unresolved take the
-   window's one full name with that surname (`build_merge_map`).
+   window's one full name with that surname, and a first name left
+   unresolved takes the article's full name it starts when some article of
+   the window calls that person by the surname alone (`build_window_names`).
 
 Taggers are registered by name (`TaggerRegistry`, in the manner of dolma's
 `@TaggerRegistry.add("name")`): `tagger: spacy` in the config picks
@@ -86,20 +88,20 @@ from transforms.dead_letters import DEAD_LETTER_TAG, METRICS_NAMESPACE, dead_let
 from transforms.entity_normalisation import (
     DEFAULT_LABELS,
     AliasTable,
-    MergeMap,
     NameKey,
     NameObservation,
     NameStats,
     RawMention,
     add_observation,
     apply_merge_map,
-    build_merge_map,
+    build_window_names,
     headline_flags,
     load_alias_table,
     merge_name_stats,
     normalise_article,
     observe_names,
     tagging_view,
+    WindowNames,
 )
 from transforms.schema import Article
 
@@ -417,7 +419,9 @@ class _TagArticleBatches(beam.DoFn):
                     self._aliases,
                     self._tagger.is_known_word,
                 )
-                observations = observe_names(result.entities, self._tagger.is_known_word)
+                observations = observe_names(
+                    result.entities, self._tagger.is_known_word, result.surnamed
+                )
             except Exception as error:
                 yield self._dead_letter(
                     element, "normalisation_error", f"{type(error).__name__}: {error}"
@@ -452,10 +456,12 @@ class _CountNames(beam.CombineFn):
         return stats
 
 
-def _rename_entities(article: Article, merge_map: Optional[MergeMap]) -> Article:
-    if not merge_map:
+def _rename_entities(article: Article, window_names: Optional[WindowNames]) -> Article:
+    if not window_names:
         return article
-    return article.replace(entities=apply_merge_map(article.entities, merge_map))
+    return article.replace(
+        entities=apply_merge_map(article.entities, window_names.merge_map, window_names.surnamed_people)
+    )
 
 
 class TagEntities(beam.PTransform):
@@ -473,13 +479,13 @@ class TagEntities(beam.PTransform):
         ).with_input_types(Article).with_outputs(DEAD_LETTER_TAG, NAMES_TAG, main="articles")
         if not self._merges_across_articles(articles):
             return tagged.articles, tagged[DEAD_LETTER_TAG]
-        merge_map = (
+        window_names = (
             tagged[NAMES_TAG]
             | "CountNamesPerWindow" >> beam.CombineGlobally(_CountNames()).without_defaults()
-            | "BuildMergeMap" >> beam.Map(build_merge_map)
+            | "BuildMergeMap" >> beam.Map(build_window_names)
         )
         renamed = tagged.articles | "ApplyMergeMap" >> beam.Map(
-            _rename_entities, merge_map=beam.pvalue.AsSingleton(merge_map, default_value=None)
+            _rename_entities, window_names=beam.pvalue.AsSingleton(window_names, default_value=None)
         )
         return renamed, tagged[DEAD_LETTER_TAG]
 
