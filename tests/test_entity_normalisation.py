@@ -135,6 +135,24 @@ def test_platforms_the_model_tags_as_people_or_places_become_organisations():
     assert [(e.label, e.norm) for e in result.entities] == [("ORG", "Twitter"), ("ORG", "Netflix"), ("ORG", "Reddit")]
 
 
+@pytest.mark.parametrize(
+    "text, label, norm",
+    [
+        ("Calif.", "GPE", "California"),
+        ("Mo.", "GPE", "Missouri"),
+        ("N.Y.", "GPE", "New York"),
+        ("W. Va.", "LOC", "West Virginia"),
+        ("La.", "GPE", "Louisiana"),
+        ("LA", "GPE", "LA"),  # Los Angeles, not La.
+        ("Mo", "PERSON", "Mo"),  # a first name
+        ("Miss.", "PERSON", "Miss."),  # a title the model left in the span
+    ],
+)
+def test_state_abbreviations_are_aliased_only_as_written_places(text, label, norm):
+    entities = normalise_article([RawMention(text, label)], ALIASES).entities
+    assert [e.norm for e in entities] == [norm]
+
+
 def test_alias_file_extends_and_overrides(tmp_path):
     path = tmp_path / "aliases.yaml"
     path.write_text(
@@ -147,6 +165,19 @@ def test_alias_file_extends_and_overrides(tmp_path):
         [RawMention("Bharat", "GPE"), RawMention("States", "GPE"), RawMention("UK", "GPE")], table
     )
     assert [e.norm for e in result.entities] == ["India", "United States", "United Kingdom"]
+
+
+def test_alias_file_variants_can_count_only_under_some_labels(tmp_path):
+    path = tmp_path / "aliases.yaml"
+    path.write_text(
+        "Saskatchewan:\n  label: GPE\n  variants: [Sask.]\n  when_tagged: [GPE]\n", encoding="utf-8"
+    )
+    table = load_alias_table(path)
+    mentions = [RawMention("Sask.", "GPE"), RawMention("Sask.", "ORG"), RawMention("Sask", "GPE")]
+    assert [e.norm for e in normalise_article(mentions, table).entities] == ["Saskatchewan", "Sask.", "Sask"]
+    path.write_text("Saskatchewan:\n  variants: [Sask.]\n  when_tagged: GPE\n", encoding="utf-8")
+    with pytest.raises(AliasFileError, match="when_tagged"):
+        load_alias_table(path)
 
 
 def test_alias_file_in_configs_loads():
