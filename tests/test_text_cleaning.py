@@ -224,6 +224,35 @@ def test_credits_and_sentences_are_not_boilerplate(line):
     assert cleaned == text
 
 
+@pytest.mark.parametrize(
+    "promo",
+    [
+        "(Watch Rita's threat to refineries -- 2:43)",
+        "(See aerial video of the aftermath -- 3:02)",
+        "(Watch: 'The wind is whipping all around me' -- 1:45)",
+        "(Hear scientists on what went wrong before with levees — 2:28)",
+        "(Watch the video report of a husband whose wife slipped from his grip -- 1:07 )",
+    ],
+)
+def test_inline_clip_promos_are_removed(promo):
+    text = f"Gas prices could surge. {promo}\n\nOil closed at $64.19 a barrel."
+    cleaned, removed = tc.remove_boilerplate_lines(tc.normalize_text(text))
+    assert removed == (promo,)
+    assert cleaned == "Gas prices could surge.\n\nOil closed at $64.19 a barrel."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The game starts at 7:30 (see the schedule).",  # no running time inside the brackets
+        "The hearing (see page 4) ran from 9:00 - 11:30.",
+        "(Watch out for the 5-3 score) was the headline.",
+    ],
+)
+def test_parentheses_that_are_not_clip_promos_stay(text):
+    assert tc.remove_boilerplate_lines(text) == (text, ())
+
+
 # --- 5. Markdown emphasis (seed 003) -----------------------------------------
 
 
