@@ -173,6 +173,20 @@ def test_far_apart_years_separate_otherwise_identical_texts():
     assert len({e for _, e in clustering.cluster_in_order([old, new], PARAMS)}) == 1
 
 
+def test_a_year_the_events_members_write_is_no_conflict():
+    strict = ClusteringParams(year_weight=5.0)
+    body = "Pin-up model Bettie Page died at a Los Angeles hospital, her agent said."
+    obituary = make_article("a", f"Bettie Page died in 2008.\n{body}\nShe posed for Playboy in 1955.")
+    retrospective = make_article("b", f"Bettie Page posed for Playboy in 1955.\n{body}")
+    unrelated_year = make_article("c", f"Bettie Page posed for Playboy in 1991.\n{body}")
+    assert features_of(retrospective, strict).latest_year == 1955
+    assert features_of(obituary, strict).years == frozenset({2008, 1955})
+    joined = dict((a.article_id, e) for a, e in clustering.cluster_in_order([obituary, retrospective], strict))
+    assert joined["a"] == joined["b"]
+    apart = dict((a.article_id, e) for a, e in clustering.cluster_in_order([obituary, unrelated_year], strict))
+    assert apart["a"] != apart["c"]
+
+
 def test_event_vectors_stay_within_their_term_limit(ecbplus_by_event):
     small = ClusteringParams(max_event_terms=20, similarity_threshold=0.0)
     articles = [ecb_article(r) for r in ecbplus_by_event["t1_ecbplus"]]
