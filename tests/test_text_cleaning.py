@@ -62,6 +62,10 @@ def config() -> CleanConfig:
         ("“curly” quotes stay", "“curly” quotes stay"),
         ("Tom &amp; Jerry", "Tom & Jerry"),
         ("family 👨\u200d👩\u200d👧 keeps its joiners", "family 👨\u200d👩\u200d👧 keeps its joiners"),
+        ("It?s George W. Bush?s plan; I?m sure he?ll sign.", "It’s George W. Bush’s plan; I’m sure he’ll sign."),
+        ("Search example.com/?s=news or ?t=5 and ask: really?", "Search example.com/?s=news or ?t=5 and ask: really?"),
+        ("x = ready?t:f; y = tagName?t.target:0", "x = ready?t:f; y = tagName?t.target:0"),
+        ("Why? So we know.", "Why? So we know."),
     ],
 )
 def test_normalize_unicode(raw, expected):

@@ -17,7 +17,12 @@ pure function so it can be tested with before/after pairs.
    other control character (Unicode category Cc except the newline) is
    deleted. Zero-width (non-)joiners U+200C/U+200D and bidi marks are kept:
    they carry meaning in Indic, Persian and Arabic script and in emoji.
-   The result is NFC.
+   A "?" between a letter and a contraction or possessive ending ("it?s",
+   "Bush?s", "don?t", "I?m") is an apostrophe lost to an ASCII conversion
+   and becomes "’" (213 in 10 of the 1,983 reprint-set articles; the
+   tagger read "George W. Bush?s" as a name). Only after a word of two
+   letters or "I" and before a space or closing punctuation: not a URL's
+   query string ("?s=news") nor code ("a?t:b"). The result is NFC.
 2. Whitespace (`normalize_whitespace`). Inside a line, runs of spaces become
    one space and lines are stripped. A paragraph is a block of consecutive
    non-blank lines; paragraphs are separated by exactly one blank line
@@ -166,10 +171,19 @@ _HORIZONTAL_SPACE_RUN = re.compile(r" {2,}")
 _CONTROL_CHARS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 
 
+# "it?s", "Bush?s", "I?m": an apostrophe lost to an ASCII conversion, which ftfy cannot bring
+# back (the character is gone). After a word of two letters or "I", and before an ending that
+# closes the word as prose does, so not a query string ("?s=news") nor code ("a?t:b", "x?s(y)").
+_LOST_APOSTROPHE = re.compile(
+    r"(?:(?<=[^\W\d_]{2})|(?<=\bI))\?(?=(?:s|t|re|ve|ll|d|m)(?:[\s,;!?\"”’)]|\.(?:\s|$)|$))"
+)
+
+
 def normalize_unicode(text: str) -> str:
     """Mojibake repaired, odd spaces made plain, invisible and control characters gone, NFC."""
     text = text.translate(_LINE_BREAK_CONTROLS)
     text = ftfy.fix_text(text, _FTFY_CONFIG)
+    text = _LOST_APOSTROPHE.sub("’", text)
     text = text.translate(_SPACE_AND_INVISIBLE_MAP)
     text = _CONTROL_CHARS.sub("", text)
     return unicodedata.normalize("NFC", text)
