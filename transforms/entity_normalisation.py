@@ -787,16 +787,19 @@ def normalise_article(
     )
     # Rule 9 only trusts a full name the article also calls by its surname alone: the
     # model's PERSON slips ("Obama White House", "Surrey Police") never are.
-    bare_tokens = {tokens[0] for tokens in (name_tokens(name) for _, _, name, _ in cleaned) if len(tokens) == 1}
+    # Rule 5 across articles trusts less: only a bare surname the model tagged PERSON.
+    bare_tokens: set[str] = set()
+    person_bare_tokens: set[str] = set()
+    for _, label, name, _ in cleaned:
+        tokens = name_tokens(name)
+        if len(tokens) == 1:
+            bare_tokens.add(tokens[0])
+            if label == PERSON:
+                person_bare_tokens.add(tokens[0])
     surnamed_people = Counter(
         {full: count for full, count in full_person_names.items() if name_tokens(full)[-1] in bare_tokens}
     )
-    person_bare_tokens = {
-        tokens[0]
-        for tokens in (name_tokens(name) for _, label, name, _ in cleaned if label == PERSON)
-        if len(tokens) == 1
-    }
-    surnamed = frozenset(full for full in full_person_names if name_tokens(full)[-1] in person_bare_tokens)
+    surnamed = frozenset(full for full in surnamed_people if name_tokens(full)[-1] in person_bare_tokens)
     entities: list[Entity] = []
     seen: set[Entity] = set()
     for text, label, name, aliased in cleaned:
