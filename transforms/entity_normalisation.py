@@ -860,26 +860,28 @@ NameKey = tuple[str, str]  # (label, norm)
 MergeMap = dict[NameKey, NameKey]
 
 
+def _add_counts(stats: dict[NameKey, NameStats], key: NameKey, counts: NameStats) -> None:
+    seen = stats.get(key)
+    if seen is not None:
+        counts = NameStats(
+            seen.articles + counts.articles, counts.known, seen.surnamed_articles + counts.surnamed_articles
+        )
+    stats[key] = counts
+
+
 def add_observation(stats: dict[NameKey, NameStats], observation: NameObservation) -> None:
     """Count one article's observation of a name into `stats` (in place)."""
-    key = (observation.label, observation.norm)
-    seen = stats.get(key)
-    stats[key] = NameStats(
-        (seen.articles if seen else 0) + 1,
-        observation.known,
-        (seen.surnamed_articles if seen else 0) + int(observation.surnamed),
+    _add_counts(
+        stats,
+        (observation.label, observation.norm),
+        NameStats(1, observation.known, int(observation.surnamed)),
     )
 
 
 def merge_name_stats(into: dict[NameKey, NameStats], other: Mapping[NameKey, NameStats]) -> None:
     """Add the counts of `other` to `into` (in place)."""
     for key, name_stats in other.items():
-        seen = into.get(key)
-        into[key] = NameStats(
-            (seen.articles if seen else 0) + name_stats.articles,
-            name_stats.known,
-            (seen.surnamed_articles if seen else 0) + name_stats.surnamed_articles,
-        )
+        _add_counts(into, key, name_stats)
 
 
 def count_observations(observations: Iterable[NameObservation]) -> dict[NameKey, NameStats]:
