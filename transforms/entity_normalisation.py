@@ -489,14 +489,12 @@ DEFAULT_ALIASES.update(
 
 def build_alias_table(entries: AliasEntries) -> dict:
     table: dict = {}
-    for name, (label, variants, *when_tagged) in entries.items():
-        if when_tagged and when_tagged[0]:
-            for tagged_as in when_tagged[0]:
-                for variant in (name, *variants):
-                    table[written_alias_key(tagged_as, variant)] = Alias(name, label)
-        else:
-            for variant in (name, *variants):
-                table[alias_key(variant)] = Alias(name, label)
+    for name, (label, variants, *scope) in entries.items():
+        when_tagged = scope[0] if scope else ()
+        for variant in (name, *variants):
+            keys = [written_alias_key(tagged_as, variant) for tagged_as in when_tagged] or [alias_key(variant)]
+            for key in keys:
+                table[key] = Alias(name, label)
     return table
 
 
