@@ -375,7 +375,6 @@ def article_features(
     weights: dict[str, float] = {}
     names: dict[str, float] = {}
     name_mentions: Counter = Counter()
-    latest_year: Optional[int] = None
     lead_year: Optional[int] = None
     written_years: set[int] = set()
 
@@ -394,7 +393,6 @@ def article_features(
             continue
         for year in _YEAR.findall(line):
             written_years.add(int(year))
-            latest_year = max(latest_year or 0, int(year))
             if line_number < _LEAD_LINES:
                 lead_year = max(lead_year or 0, int(year))
         line_number += 1
@@ -426,7 +424,7 @@ def article_features(
         ((count, names[word], word) for word, count in name_mentions.items() if count >= _MAIN_NAME_MIN_MENTIONS),
         reverse=True,
     )[:_MAIN_NAMES]
-    year = lead_year if lead_year is not None else latest_year
+    year = lead_year if lead_year is not None else max(written_years, default=None)
     headline_only = title_terms is not None and title_terms == len(weights) > 0
     return ArticleFeatures(
         _l2(weights),
