@@ -496,11 +496,9 @@ def plain_loop(settings_path: pathlib.Path, input_dir: pathlib.Path, output: pat
         run_with_time_limit,
     )
     from transforms.entity_normalisation import (
-        RawMention,
-        apply_merge_map,
         build_window_names,
         count_observations,
-        headline_flags,
+        doc_mentions,
         load_alias_table,
         normalise_article,
         observe_names,
@@ -643,23 +641,13 @@ def plain_loop(settings_path: pathlib.Path, input_dir: pathlib.Path, output: pat
         views = [tagging_view(article.text, entities["max_chars"])[0] for article in grouped]
         tagged, observations = [], []
         for article, doc in zip(grouped, nlp.pipe(views, batch_size=entities["batch_size"])):
-            flags = zip(*headline_flags(doc.text, ((ent.start_char, ent.end_char) for ent in doc.ents)))
-            mentions = [
-                RawMention(ent.text, ent.label_, case, phrase)
-                for ent, (case, phrase) in zip(doc.ents, flags)
-                if ent.label_ in labels
-            ]
+            mentions = [mention for mention in doc_mentions(doc) if mention.label in labels]
             result = normalise_article(mentions, aliases, is_known)
             observations.extend(observe_names(result.entities, is_known, result.surnamed))
             tagged.append(article.replace(entities=result.entities))
         window_names = build_window_names(count_observations(observations))
         if window_names:
-            tagged = [
-                article.replace(
-                    entities=apply_merge_map(article.entities, window_names.merge_map, window_names.surnamed_people)
-                )
-                for article in tagged
-            ]
+            tagged = [article.replace(entities=window_names.rename(article.entities)) for article in tagged]
 
     with stage("events"):
         if events["time_bucket_days"] != 0:

@@ -93,9 +93,8 @@ from transforms.entity_normalisation import (
     NameStats,
     RawMention,
     add_observation,
-    apply_merge_map,
     build_window_names,
-    headline_flags,
+    doc_mentions,
     load_alias_table,
     merge_name_stats,
     normalise_article,
@@ -283,14 +282,6 @@ def load_spacy_pipeline(model: str, exclude: tuple[str, ...]) -> tuple[Any, froz
         return _load_spacy_pipeline(model, exclude)
 
 
-def _mentions(doc) -> list[RawMention]:
-    headline_case, headline_phrase = headline_flags(doc.text, ((ent.start_char, ent.end_char) for ent in doc.ents))
-    return [
-        RawMention(ent.text, ent.label_, case, phrase)
-        for ent, case, phrase in zip(doc.ents, headline_case, headline_phrase)
-    ]
-
-
 @TaggerRegistry.add("spacy")
 class SpacyTagger(Tagger):
     """spaCy NER with only the components NER needs."""
@@ -319,7 +310,7 @@ class SpacyTagger(Tagger):
     def tag(self, texts: Sequence[str]) -> list[list[RawMention]]:
         with self._lock:
             docs = list(self._nlp.pipe(texts, batch_size=self.config.batch_size))
-        return [_mentions(doc) for doc in docs]
+        return [doc_mentions(doc) for doc in docs]
 
     def is_known_word(self, word: str) -> bool:
         return word in self._vocabulary
@@ -459,9 +450,7 @@ class _CountNames(beam.CombineFn):
 def _rename_entities(article: Article, window_names: Optional[WindowNames]) -> Article:
     if not window_names:
         return article
-    return article.replace(
-        entities=apply_merge_map(article.entities, window_names.merge_map, window_names.surnamed_people)
-    )
+    return article.replace(entities=window_names.rename(article.entities))
 
 
 class TagEntities(beam.PTransform):

@@ -746,6 +746,15 @@ def headline_flags(text: str, spans: Iterable[tuple[int, int]]) -> tuple[list[bo
     return on_capitalised_lines, phrases
 
 
+def doc_mentions(doc) -> list[RawMention]:
+    """The entity mentions of a spaCy `Doc` (its `text` and `ents`), each with its headline flags (rule 7)."""
+    headline_case, headline_phrase = headline_flags(doc.text, ((ent.start_char, ent.end_char) for ent in doc.ents))
+    return [
+        RawMention(ent.text, ent.label_, case, phrase)
+        for ent, case, phrase in zip(doc.ents, headline_case, headline_phrase)
+    ]
+
+
 def normalise_article(
     mentions: Sequence[RawMention],
     aliases: AliasTable,
@@ -981,6 +990,10 @@ class WindowNames:
 
     def __bool__(self) -> bool:
         return bool(self.merge_map or self.surnamed_people)
+
+    def rename(self, entities: Iterable[Entity]) -> tuple[Entity, ...]:
+        """An article's entities under the window's names (`apply_merge_map`)."""
+        return apply_merge_map(entities, self.merge_map, self.surnamed_people)
 
 
 def build_window_names(stats: Mapping[NameKey, NameStats]) -> WindowNames:
