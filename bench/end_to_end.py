@@ -641,8 +641,7 @@ def plain_loop(settings_path: pathlib.Path, input_dir: pathlib.Path, output: pat
         views = [tagging_view(article.text, entities["max_chars"])[0] for article in grouped]
         tagged, observations = [], []
         for article, doc in zip(grouped, nlp.pipe(views, batch_size=entities["batch_size"])):
-            mentions = [mention for mention in doc_mentions(doc) if mention.label in labels]
-            result = normalise_article(mentions, aliases, is_known)
+            result = normalise_article(doc_mentions(doc), aliases, is_known, labels=labels, text=doc.text)
             observations.extend(observe_names(result.entities, is_known, result.surnamed))
             tagged.append(article.replace(entities=result.entities))
         window_names = build_window_names(count_observations(observations))

@@ -23,6 +23,7 @@ from transforms.entity_normalisation import (
     normalise_article,
     observe_names,
     same_person,
+    storm_or_vessel,
     surname_blocks,
     tagging_view,
 )
@@ -151,6 +152,64 @@ def test_platforms_the_model_tags_as_people_or_places_become_organisations():
 def test_state_abbreviations_are_aliased_only_as_written_places(text, label, norm):
     entities = normalise_article([RawMention(text, label)], ALIASES).entities
     assert [e.norm for e in entities] == [norm]
+
+
+@pytest.mark.parametrize(
+    "name, preceding, ship_context, thing",
+    [
+        ("Cyclone Debbie", "", False, ("EVENT", "Cyclone Debbie", "Debbie")),
+        ("Typhoon Lan LIVE", "", False, ("EVENT", "Typhoon Lan", "Lan")),  # a headline run-on
+        ("Rita", "than did Hurricane", False, ("EVENT", "Hurricane Rita", "Rita")),
+        ("Lan", "Tropical Storm", False, ("EVENT", "Tropical Storm Lan", "Lan")),
+        ("HURRICANE SANDY", "", False, ("EVENT", "Hurricane SANDY", "SANDY")),
+        ("Hurricane Center", "National", False, None),
+        ("Relief Fund", "Hurricane", False, None),
+        ("Storm Reid", "", False, None),  # an actress: a bare "Storm" is no storm word
+        ("Reid", "actress Storm", False, None),
+        ("Katrina", "hurricane", False, None),  # written in lower case: a word, not a name's part
+        ("INS Mysore", "", False, ("PRODUCT", "INS Mysore", "Mysore")),
+        ("Donald Cook", "the USS", False, ("PRODUCT", "USS Donald Cook", "Donald Cook")),
+        ("MV Gibe", "", True, ("PRODUCT", "MV Gibe", "Gibe")),
+        ("Gibe", "hijacked M/V", True, ("PRODUCT", "MV Gibe", "Gibe")),
+        ("MV Govindan", "", False, None),  # initials, in an article that speaks of no ship
+        ("Mysore", "city of", False, None),
+    ],
+)
+def test_storms_and_ships_are_told_by_their_storm_word_or_prefix(name, preceding, ship_context, thing):
+    found = storm_or_vessel(name, preceding, ship_context)
+    assert (tuple(found) if found else None) == thing
+
+
+def test_a_storm_or_ship_names_its_bare_mentions_and_is_dropped_unless_its_label_is_kept():
+    mentions = [
+        RawMention("Hurricane Camille", "EVENT", preceding="than did"),
+        RawMention("Camille", "PERSON", preceding="that survived"),
+        RawMention("Mary Landrieu", "PERSON", preceding="Senator"),
+        RawMention("Sukanya", "GPE", preceding="vessel"),
+        RawMention("INS Sukanya", "PERSON"),
+        RawMention("Mysore", "GPE", preceding="in"),
+    ]
+    default = normalise_article(mentions, ALIASES, labels={"PERSON", "ORG", "GPE", "LOC", "NORP"})
+    assert [(e.label, e.norm) for e in default.entities] == [("PERSON", "Mary Landrieu"), ("GPE", "Mysore")]
+    # The EVENT mention was never a kept one: only the PERSON "Camille" counts as dropped.
+    assert default.dropped == {"storm_name": 1, "vessel_name": 2}
+    wider = normalise_article(mentions, ALIASES, labels={"PERSON", "GPE", "EVENT", "PRODUCT"})
+    assert [(e.text, e.label, e.norm) for e in wider.entities] == [
+        ("Hurricane Camille", "EVENT", "Hurricane Camille"),
+        ("Camille", "EVENT", "Hurricane Camille"),
+        ("Mary Landrieu", "PERSON", "Mary Landrieu"),
+        ("Sukanya", "PRODUCT", "INS Sukanya"),
+        ("INS Sukanya", "PRODUCT", "INS Sukanya"),
+        ("Mysore", "GPE", "Mysore"),
+    ]
+    assert not wider.dropped
+
+
+def test_merchant_prefixes_name_ships_only_where_the_article_speaks_of_ships():
+    mentions = [RawMention("MV Gibe", "PERSON")]
+    assert [e.label for e in normalise_article(mentions, ALIASES, text="The MV Gibe was hijacked.").entities] == ["PERSON"]
+    on_ship = normalise_article(mentions, ALIASES, text="Pirates boarded the vessel MV Gibe.").entities
+    assert [(e.label, e.norm) for e in on_ship] == [("PRODUCT", "MV Gibe")]
 
 
 def test_alias_file_extends_and_overrides(tmp_path):

@@ -406,9 +406,11 @@ class _TagArticleBatches(beam.DoFn):
                     continue
             try:
                 result = normalise_article(
-                    [mention for mention in mentions if mention.label in self._labels],
+                    mentions,
                     self._aliases,
                     self._tagger.is_known_word,
+                    labels=self._labels,
+                    text=view,
                 )
                 observations = observe_names(
                     result.entities, self._tagger.is_known_word, result.surnamed
