@@ -577,6 +577,46 @@ def test_bare_surname_of_two_people_across_articles_stays():
     assert build_merge_map(stats) == {}
 
 
+def _surnamed_stats(*rows: tuple[str, str, int, int]) -> dict:
+    """(label, norm, articles, articles that also call the person by the surname alone)."""
+    return {
+        (label, norm): NameStats(articles, tuple(known(token) for token in norm.split(" ")), surnamed)
+        for label, norm, articles, surnamed in rows
+    }
+
+
+def test_a_bare_surname_of_several_people_takes_the_one_the_window_calls_by_it():
+    stats = _surnamed_stats(
+        ("PERSON", "Obama", 80, 0),
+        ("ORG", "Obama", 5, 0),
+        ("PERSON", "Barack Obama", 66, 45),
+        ("PERSON", "Neither Obama", 3, 3),  # a sentence start taken for a name
+        ("PERSON", "Michelle Obama", 1, 0),
+        ("PERSON", "Bush", 80, 0),
+        ("PERSON", "George W. Bush", 41, 32),
+        ("PERSON", "Reggie Bush", 48, 38),
+    )
+    mapping = build_merge_map(stats)
+    assert mapping == {("PERSON", "Obama"): ("PERSON", "Barack Obama"), ("ORG", "Obama"): ("PERSON", "Barack Obama")}
+
+
+@pytest.mark.parametrize(
+    "called_by_surname",
+    [
+        (9, 0),  # too few articles to tell
+        (20, 5),  # not five times as often as the other
+    ],
+)
+def test_a_bare_surname_stays_when_no_one_dominates(called_by_surname):
+    top, other = called_by_surname
+    stats = _surnamed_stats(
+        ("PERSON", "Steele", 3, 0),
+        ("PERSON", "James Steele", top + 2, top),
+        ("PERSON", "Michael Steele", other + 1, other),
+    )
+    assert build_merge_map(stats) == {}
+
+
 def test_merge_map_does_not_depend_on_order():
     rows = [
         ("PERSON", "Marcon Rubio", 2),
