@@ -465,6 +465,9 @@ def test_distinct_mentions_kept_once_in_order_and_junk_counted():
         ("S. Jaishankar", "Subrahmanyam Jaishankar"),  # an initial
         ("Pete Hegseht", "Pete Hegseth"),  # a long surname one transposition apart
         ("Donald J. Trump", "Donald Trump"),  # a middle initial
+        ("W. Mark Felt", "Mark Felt"),  # a leading initial before the name he went by
+        ("J. Edgar Hoover", "Edgar Hoover"),
+        ("J. Edgar Hoover", "John Hoover"),  # the initial still stands for a first name
     ],
 )
 def test_same_person_merges_spellings(a, b):
@@ -484,6 +487,8 @@ def test_same_person_merges_spellings(a, b):
         ("Rajnath Singh", "Rajnath Sing"),  # short surnames are never fuzzed
         ("M. Singh", "R. Singh"),
         ("Singh", "Rajnath Singh"),  # one-token names are never fuzzy-merged
+        ("A. B. Smith", "Bob Smith"),  # two initials: the first is the given name
+        ("W. Mark Felt", "Joan Felt"),
     ],
 )
 def test_same_person_guards_different_people(a, b):
