@@ -468,6 +468,9 @@ def test_distinct_mentions_kept_once_in_order_and_junk_counted():
         ("W. Mark Felt", "Mark Felt"),  # a leading initial before the name he went by
         ("J. Edgar Hoover", "Edgar Hoover"),
         ("J. Edgar Hoover", "John Hoover"),  # the initial still stands for a first name
+        ("Frederick Cheney LaRue", "Frederick C. LaRue"),  # a middle name and its initial
+        ('Vincent "The Chin" Gigante', "Vincent L. Gigante"),  # a nickname is no middle name
+        ("George Herbert Walker Bush", "George H.W. Bush"),
     ],
 )
 def test_same_person_merges_spellings(a, b):
@@ -489,6 +492,8 @@ def test_same_person_merges_spellings(a, b):
         ("Singh", "Rajnath Singh"),  # one-token names are never fuzzy-merged
         ("A. B. Smith", "Bob Smith"),  # two initials: the first is the given name
         ("W. Mark Felt", "Joan Felt"),
+        ("George H.W. Bush", "George W. Bush"),  # both write middle initials, and they differ
+        ("Mary Jane Smith", "Mary Ann Smith"),
     ],
 )
 def test_same_person_guards_different_people(a, b):

@@ -142,7 +142,10 @@ occurs, and which of its tokens the tagger's vocabulary knows):
    first token, or after a leading initial either ("W. Mark Felt" ~ "Mark
    Felt", "J. Edgar Hoover" ~ "Edgar Hoover"): on the 2,706 ECB+ and reprint
    articles this merges 9 more names (C. Ray Nagin, L. Patrick Gray, ...), all
-   right. Merging is greedy in
+   right. When both names write middle names, their initials must agree
+   ("Frederick Cheney LaRue" ~ "Frederick C. LaRue"; "George H.W. Bush" is
+   not "George W. Bush", whom it joined before, in 4 articles; "George Bush"
+   then matches both and stays). Merging is greedy in
    preference order; a name that matches two different people stays apart.
 3. The spelling that names a group is the preferred one: the larger share of
    tokens known to the tagger's vocabulary first (a misspelt name such as
@@ -644,9 +647,11 @@ def surname_blocks(name: str) -> set[str]:
 def same_person(a: str, b: str, is_known: KnownWord = no_known_words) -> bool:
     """Whether two full PERSON names (two or more tokens) are spellings of one person.
 
-    Only the given name and the surname are compared, so a middle name or initial
-    on one side does not separate them. The given name is the first token, or after
-    a leading initial the next one ("W. Mark Felt" and "Mark Felt").
+    The given name and the surname are compared, so a middle name or initial on one
+    side does not separate them; when both write middle names, their initials must
+    agree ("George H.W. Bush" is not "George W. Bush"; nicknames in quotes do not
+    count). The given name is the first token, or after a leading initial the next
+    one ("W. Mark Felt" and "Mark Felt").
     """
     a_tokens, b_tokens = a.split(" "), b.split(" ")
     if len(a_tokens) < 2 or len(b_tokens) < 2:
@@ -656,11 +661,40 @@ def same_person(a: str, b: str, is_known: KnownWord = no_known_words) -> bool:
         return False
     if not _surnames_compatible(a_last, b_last, is_known(a_tokens[-1]), is_known(b_tokens[-1])):
         return False
+    a_middle, b_middle = _middle_initials(a_tokens), _middle_initials(b_tokens)
+    if a_middle and b_middle and a_middle != b_middle:
+        return False  # "George H.W. Bush" is not "George W. Bush"
     return any(
         _given_names_compatible(name_key(a_given), name_key(b_given), is_known(a_given), is_known(b_given))
         for a_given in _given_names(a_tokens)
         for b_given in _given_names(b_tokens)
     )
+
+
+_QUOTES = "\"'“”‘’"
+
+
+def _middle_initials(tokens: list[str]) -> str:
+    """The initials of the names between given name and surname ("H.W." -> "HW", "Cheney" -> "C"),
+    leaving out nicknames in quotes and name particles."""
+    letters = []
+    in_quotes = False
+    for token in filter(None, tokens[1:-1]):
+        if len(token) == 1 and token in _QUOTES:
+            in_quotes = not in_quotes
+            continue
+        if token[0] in _QUOTES:
+            in_quotes = True
+        if in_quotes:
+            in_quotes = token[-1] not in _QUOTES
+            continue
+        if token.casefold() in NAME_PARTICLES:
+            continue
+        if _INITIAL.match(token):
+            letters.extend(char for char in token if char.isalpha())
+        elif token[:1].isalpha():
+            letters.append(token[0].upper())
+    return "".join(letters)
 
 
 def _given_names(tokens: list[str]) -> list[str]:
