@@ -747,12 +747,9 @@ _NOT_STORM_NAMES = frozenset(
 )
 
 
-def _storm_phrase(words: Sequence[str]) -> Optional[tuple[str, ...]]:
-    """The storm phrase that is exactly `words` (capitalised as written), or None."""
-    lowered = tuple(word.casefold() for word in words)
-    if lowered in STORM_PHRASES and words[0][:1].isupper():
-        return tuple(words)
-    return None
+def _is_storm_phrase(words: Sequence[str]) -> bool:
+    """Whether `words` are exactly a storm phrase, capitalised as written."""
+    return tuple(word.casefold() for word in words) in STORM_PHRASES and words[0][:1].isupper()
 
 
 def _named_storm(phrase: Sequence[str], storm: str) -> Optional[NamedThing]:
@@ -776,9 +773,9 @@ def storm_or_vessel(name: str, preceding: str, ship_context: bool) -> Optional[N
     tokens = name.split(" ")
     before = preceding.split()
     for length in (2, 1):
-        if len(tokens) > length and _storm_phrase(tokens[:length]):
+        if len(tokens) > length and _is_storm_phrase(tokens[:length]):
             return _named_storm(tokens[:length], tokens[length])
-        if len(before) >= length and _storm_phrase(before[-length:]):
+        if len(before) >= length and _is_storm_phrase(before[-length:]):
             return _named_storm(before[-length:], tokens[0])
     prefix = _vessel_prefix(tokens[0], ship_context)
     if prefix is not None and len(tokens) > 1:
@@ -969,30 +966,29 @@ def normalise_article(
     cleaned: list[tuple[str, str, str, bool]] = []  # (text, label, name, aliased)
     on_headline_lines: list[bool] = []
     headline_phrases: list[bool] = []
+    def kept(label: str) -> bool:
+        return labels is None or label in labels
+
     usable: list[tuple[RawMention, CleanedMention]] = []
     for mention in mentions:
-        evidence_only = labels is not None and mention.label not in labels
-        if evidence_only and mention.label not in _THING_DROPPED_BECAUSE:
+        if not kept(mention.label) and mention.label not in _THING_DROPPED_BECAUSE:
             continue
         result = clean_mention(mention.text, mention.label)
-        if result.name is None:
-            if not evidence_only:
-                dropped[result.dropped_because] += 1
-        else:
+        if result.name is not None:
             usable.append((mention, result))
+        elif kept(mention.label):
+            dropped[result.dropped_because] += 1
     things = _named_things(usable, bool(_SHIP_WORDS.search(text)))
     for (mention, result), thing in zip(usable, things):
-        kept_label = labels is None or result.label in labels
-        if thing is None and not kept_label:
-            continue
-        if thing is not None and labels is not None and thing.label not in labels:
-            if kept_label:
-                dropped[_THING_DROPPED_BECAUSE[thing.label]] += 1
-            continue
-        alias = None if thing is not None else find_alias(aliases, result.name, result.label)
         if thing is not None:
+            if not kept(thing.label):
+                if kept(result.label):
+                    dropped[_THING_DROPPED_BECAUSE[thing.label]] += 1
+                continue
             cleaned.append((mention.text, thing.label, thing.name, True))
-        elif alias is not None:
+        elif not kept(result.label):
+            continue
+        elif (alias := find_alias(aliases, result.name, result.label)) is not None:
             cleaned.append((mention.text, alias.label or result.label, alias.name, True))
         else:
             cleaned.append((mention.text, result.label, result.name, False))
@@ -1197,8 +1193,7 @@ def build_merge_map(stats: Mapping[NameKey, NameStats]) -> MergeMap:
     called_by_surname: Counter = Counter()  # person -> articles that call them by the surname alone
     for (label, norm), name_stats in stats.items():
         if label == PERSON and name_stats.surnamed_articles:
-            target = mapping.get((label, norm), (label, norm))
-            called_by_surname[mapping.get(target, target)[1]] += name_stats.surnamed_articles
+            called_by_surname[_final_name(mapping, (label, norm))[1]] += name_stats.surnamed_articles
     surname_articles: Counter = Counter()
     for (label, norm), name_stats in representatives.items():
         if label == PERSON:
@@ -1218,11 +1213,16 @@ def build_merge_map(stats: Mapping[NameKey, NameStats]) -> MergeMap:
 
     # Point every variant at its final name. No cycles: each rule maps only
     # names that no earlier rule chose as a target.
-    for key, target in list(mapping.items()):
-        while target in mapping:
-            target = mapping[target]
-        mapping[key] = target
+    for key in list(mapping):
+        mapping[key] = _final_name(mapping, key)
     return mapping
+
+
+def _final_name(mapping: MergeMap, key: NameKey) -> NameKey:
+    """Where a chain of merges ends: the name itself when nothing maps it."""
+    while key in mapping:
+        key = mapping[key]
+    return key
 
 
 @dataclass(frozen=True, slots=True)
