@@ -67,6 +67,18 @@ def known(word: str) -> bool:
         ("Ursula von der Leyen", "PERSON", "Ursula von der Leyen"),
         ("eBay", "ORG", "eBay"),
         ("U.S.", "GPE", "U.S."),
+        # Occupations written as false titles go from the front of a name, and only from there.
+        ("Comedian Ellen DeGeneres", "PERSON", "Ellen DeGeneres"),
+        ("Lawyer Alexis Kougias", "PERSON", "Alexis Kougias"),
+        ("Trooper William Hakim", "PERSON", "William Hakim"),
+        ("Police Detective Dawn Retzlaff", "PERSON", "Dawn Retzlaff"),
+        ("John Singer Sargent", "PERSON", "John Singer Sargent"),
+        ("Gary Player", "PERSON", "Gary Player"),
+        ("Singer", "PERSON", "Singer"),  # no name follows: a surname
+        # A written-out title at the end may be a surname; "Sen" is one.
+        ("John Major", "PERSON", "John Major"),
+        ("Amartya Sen", "PERSON", "Amartya Sen"),
+        ("Arcade Joseph Comeaux Jr.", "PERSON", "Arcade Joseph Comeaux Jr."),
     ],
 )
 def test_clean_mention_keeps_the_name(text, label, name):
@@ -112,6 +124,11 @@ def test_a_name_is_cut_before_a_connector_that_only_lower_case_words_follow(text
         ("X", "PERSON", "too_short"),
         ("GMT", "ORG", "time_zone"),  # "13:59 GMT" of a time stamp, tagged ORG by the small model
         ("IST", "ORG", "time_zone"),
+        # Spans the small model cut after an abbreviated title, before the name.
+        ("Bloomington Police Sgt", "PERSON", "title_only"),
+        ("Bloomington Police Sgt.", "PERSON", "title_only"),
+        ("Atty", "PERSON", "title_only"),
+        ("Assoc Prof", "PERSON", "title_only"),
     ],
 )
 def test_clean_mention_drops_junk_with_its_reason(text, label, reason):
@@ -271,6 +288,27 @@ def test_bare_surname_resolves_to_full_name_and_person_label():
         ("Jaishankar", "PERSON", "S. Jaishankar"),
         ("S Jaishankar", "PERSON", "S. Jaishankar"),
     ]
+
+
+def test_bare_surname_resolves_past_a_generational_suffix():
+    mentions = [
+        RawMention("Arcade Joseph Comeaux Jr.", "PERSON"),
+        RawMention("Comeaux", "PERSON"),
+        RawMention("Harry Connick, Jr.", "PERSON"),
+        RawMention("Connick", "ORG"),
+    ]
+    result = normalise_article(mentions, ALIASES)
+    assert [(e.label, e.norm) for e in result.entities] == [
+        ("PERSON", "Arcade Joseph Comeaux Jr."),
+        ("PERSON", "Arcade Joseph Comeaux Jr."),
+        ("PERSON", "Harry Connick, Jr."),
+        ("PERSON", "Harry Connick, Jr."),
+    ]
+
+
+def test_bare_surname_across_articles_past_a_generational_suffix():
+    stats = _stats(("PERSON", "John G. Roberts Jr.", 2), ("PERSON", "Roberts", 1))
+    assert build_merge_map(stats) == {("PERSON", "Roberts"): ("PERSON", "John G. Roberts Jr.")}
 
 
 def test_surname_of_two_different_people_stays_unresolved():
@@ -471,6 +509,12 @@ def test_distinct_mentions_kept_once_in_order_and_junk_counted():
         ("Frederick Cheney LaRue", "Frederick C. LaRue"),  # a middle name and its initial
         ('Vincent "The Chin" Gigante', "Vincent L. Gigante"),  # a nickname is no middle name
         ("George Herbert Walker Bush", "George H.W. Bush"),
+        # A generational suffix is not the surname, and later mentions drop it.
+        ("Arcade Joseph Comeaux Jr.", "Arcade Joseph Comeaux"),
+        ("L. Patrick Gray III", "L. Patrick Gray"),
+        ("Harry Connick Jr.", "Harry Connick, Jr."),
+        ("Ike LaRue III", "Ike III"),  # no surname to strip the suffix from: compared as written
+        ("Donald Jr.", "Donald Trump Jr."),
     ],
 )
 def test_same_person_merges_spellings(a, b):
@@ -494,6 +538,10 @@ def test_same_person_merges_spellings(a, b):
         ("W. Mark Felt", "Joan Felt"),
         ("George H.W. Bush", "George W. Bush"),  # both write middle initials, and they differ
         ("Mary Jane Smith", "Mary Ann Smith"),
+        ("Martin Luther King Jr.", "Martin Luther King Sr."),  # son and father
+        ("W. Mark Felt", "Mark Felt Jr."),  # a suffix dropped only from the very same name
+        ("Ken Griffey Sr.", "Ken Griffey Jr."),
+        ("LaRue Sr.", "Fred LaRue"),
     ],
 )
 def test_same_person_guards_different_people(a, b):
@@ -512,6 +560,18 @@ def test_same_person_guards_different_people(a, b):
 )
 def test_fuzzy_surnames_share_a_block(a, b):
     assert same_person(a, b, known)
+    assert surname_blocks(a) & surname_blocks(b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Arcade Joseph Comeaux Jr.", "Arcade Joseph Comeaux"),
+        ("Ike LaRue III", "Ike III"),
+        ("Donald Jr.", "Donald Trump Jr."),
+    ],
+)
+def test_names_with_a_generational_suffix_share_a_block(a, b):
     assert surname_blocks(a) & surname_blocks(b)
 
 
