@@ -197,6 +197,10 @@ def test_other_links_are_content():
         "(This story has not been edited by Business Standard staff and is auto-generated from a syndicated feed.)",
         "ADVERTISEMENT",
         "Story continues below advertisement",
+        "STORY HIGHLIGHTS",
+        "Story highlights",
+        "Buy Now",
+        "Related stories:",
     ],
 )
 def test_boilerplate_lines_removed(line):
@@ -215,6 +219,8 @@ def test_boilerplate_lines_removed(line):
         "(With inputs from agencies)",
         "Click here to read more. The minister met his counterpart on Friday.",
         "Also read the fine print, analysts said.",
+        "Story highlights of the year were chosen by readers.",
+        "Buy now, pay later schemes are growing.",
         "Readers were asked to click here to subscribe to the newsletter.",
         "Follow us on Twitter, the minister told reporters, before leaving for the airport in a convoy of "
         "official cars that had been waiting outside the venue since early morning for the delegation to "

@@ -55,7 +55,8 @@ pure function so it can be tested with before/after pairs.
 4. Boilerplate lines (`remove_boilerplate_lines`): a line is removed only when
    the WHOLE line matches one of `BOILERPLATE_LINE_PATTERNS` ("Also Read: …",
    "ALSO READ | …", "Read more: …", "Follow us on …", "Click here to …",
-   newsletter sign-ups, "Advertisement", "(This story has not been edited by
+   newsletter sign-ups, "Advertisement", page labels ("STORY HIGHLIGHTS",
+   "Buy Now", "Related stories"), "(This story has not been edited by
    … staff and is auto-generated from a syndicated feed.)"); each pattern
    caps the line length, and all but the headline announcers ("Also read:")
    and the disclaimer require the line to be one sentence. So "Click here to
@@ -325,6 +326,9 @@ BOILERPLATE_LINE_PATTERNS: tuple[tuple[str, int, bool], ...] = (
     (r"\(?\s*this\s+(?:story|article|report)\s+has\s+not\s+been\s+edited\s+by\s+.{0,80}?\s+staff\s+and\s+is\s+auto-generated\s+from\s+a\s+syndicated\s+feed\.?\s*\)?", 300, False),
     (r"advertisement|story\s+continues\s+below(?:\s+this)?\s+advertisement|continue\s+reading\s+below|scroll\s+to\s+continue(?:\s+with\s+content)?", 60, True),
     (r"download\s+the\s+.{1,60}?\bapp\b.*", 150, True),
+    # Page labels a scraped text starts or breaks with: CNN's "STORY HIGHLIGHTS" (46 lines of the
+    # ECB+ and reprint sets, tagged PERSON by the small model), shop buttons.
+    (r"(?:story\s+highlights|buy\s+now|related\s+(?:articles|stories|coverage)|most\s+(?:read|popular))\s*:?", 30, True),
 )
 _BOILERPLATE_LINES = tuple(
     (re.compile(pattern, re.IGNORECASE), max_chars, single_sentence)
