@@ -7,6 +7,7 @@ import random
 import pytest
 
 from transforms.entity_normalisation import (
+    ships_in_text,
     DEFAULT_ALIASES,
     AliasFileError,
     NameStats,
@@ -227,6 +228,40 @@ def test_merchant_prefixes_name_ships_only_where_the_article_speaks_of_ships():
     assert [e.label for e in normalise_article(mentions, ALIASES, text="The MV Gibe was hijacked.").entities] == ["PERSON"]
     on_ship = normalise_article(mentions, ALIASES, text="Pirates boarded the vessel MV Gibe.").entities
     assert [(e.label, e.norm) for e in on_ship] == [("PRODUCT", "MV Gibe")]
+
+
+@pytest.mark.parametrize(
+    ("text", "ships"),
+    [
+        ("The Mysore answered a distress call from the MV Gibe, a merchant vessel.", [("MV Gibe", "Gibe")]),
+        ("The Indian warship Mysore is on patrol.", [("Mysore", "Mysore")]),
+        ("Pirates hijacked the tanker Sirius Star on Saturday.", [("Sirius Star", "Sirius Star")]),
+        ("The navy sent the destroyer USS Cole Monday.", [("USS Cole", "Cole")]),
+        ("Pirates hijacked the tanker Saturday.", []),  # a weekday is no ship's name
+        ("RUSSIAN SUBMARINE SMASHES RECORD", []),  # a headline in capitals
+        ("MV Govindan addressed the party.", []),  # initials, in a text that speaks of no ship
+        ("Wireless carrier Verizon cut prices.", []),  # "carrier" is not a ship's type word here
+    ],
+)
+def test_ships_the_text_names_after_a_prefix_or_a_warship_type_word(text, ships):
+    from transforms.entity_normalisation import _SHIP_WORDS
+
+    found = ships_in_text(text, bool(_SHIP_WORDS.search(text)))
+    assert [(ship.name, ship.bare) for ship in found] == ships
+
+
+def test_a_ship_the_tagger_missed_with_its_prefix_still_names_its_bare_mentions():
+    text = (
+        "The Indian warship Mysore received a distress call from the MV Gibe, a merchant vessel.\n"
+        "The Mysore changed course toward the Gibe."
+    )
+    # As the small model tags that article: the bare names only, as people.
+    mentions = [RawMention("Mysore", "PERSON", preceding="the"), RawMention("Gibe", "PERSON", preceding="toward the")]
+    result = normalise_article(mentions, ALIASES, labels={"PERSON", "ORG", "GPE"}, text=text)
+    assert result.entities == ()
+    assert result.dropped == {"vessel_name": 2}
+    wider = normalise_article(mentions, ALIASES, labels={"PERSON", "PRODUCT"}, text=text)
+    assert [(e.label, e.norm) for e in wider.entities] == [("PRODUCT", "Mysore"), ("PRODUCT", "MV Gibe")]
 
 
 def test_alias_file_extends_and_overrides(tmp_path):
