@@ -236,6 +236,8 @@ def test_merchant_prefixes_name_ships_only_where_the_article_speaks_of_ships():
         ("The Mysore answered a distress call from the MV Gibe, a merchant vessel.", [("MV Gibe", "Gibe")]),
         ("The Indian warship Mysore is on patrol.", [("Mysore", "Mysore")]),
         ("Pirates hijacked the tanker Sirius Star on Saturday.", [("Sirius Star", "Sirius Star")]),
+        ("A call came from merchant vessel Gibe.", [("Gibe", "Gibe")]),
+        ("The pirates in INS Mysore's custody.", [("INS Mysore", "Mysore")]),
         ("The navy sent the destroyer USS Cole Monday.", [("USS Cole", "Cole")]),
         ("Pirates hijacked the tanker Saturday.", []),  # a weekday is no ship's name
         ("RUSSIAN SUBMARINE SMASHES RECORD", []),  # a headline in capitals
