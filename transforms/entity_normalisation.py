@@ -55,7 +55,7 @@ Each raw mention `(text, label)` from the tagger goes through, in order:
    merchant one (MV, MT) in an article that speaks of ships ("MV Govindan" is a
    politician with initials). Within the article, a mention written as the
    bare name ("Camille", "Sukanya") is the same storm or ship, and so is a
-   name the text writes after a ship prefix or a warship's type word
+   name the text writes after a ship prefix or a ship's type word
    (`ships_in_text`: "from the MV Gibe", "merchant vessel Gibe") where
    the tagger left the prefix out and tagged only the bare "Gibe" and
    "Mysore" as people (39 more of the 2,706 articles change). They take
