@@ -641,6 +641,10 @@ def _split_suffix(tokens: list[str]) -> tuple[list[str], list[str]]:
     return [token.rstrip(",") if index == end - 1 else token for index, token in enumerate(tokens[:end])], tokens[end:]
 
 
+def _keys(tokens: Sequence[str]) -> list[str]:
+    return [name_key(token) for token in tokens]
+
+
 def surname_key(name: str) -> str:
     """The surname of a full PERSON name, compared as `name_key` does; a suffix is not it.
 
@@ -724,13 +728,12 @@ def same_person(a: str, b: str, is_known: KnownWord = no_known_words) -> bool:
     if len(a_tokens) < 2 or len(b_tokens) < 2:
         # "Donald Jr.": a given name and a suffix, compared as written
         (a_tokens, a_suffix), (b_tokens, b_suffix) = (a.split(" "), []), (b.split(" "), [])
-    if a_suffix or b_suffix:
-        if a_suffix and b_suffix:
-            if [name_key(t) for t in a_suffix] != [name_key(t) for t in b_suffix]:
-                return False  # Martin Luther King Jr. and Sr.
-        elif [name_key(t) for t in a_tokens] != [name_key(t) for t in b_tokens]:
-            # Only the very name without its suffix: "W. Mark Felt" is the father of Mark Felt Jr.
-            return False
+    if a_suffix and b_suffix:
+        if _keys(a_suffix) != _keys(b_suffix):
+            return False  # Martin Luther King Jr. and Sr.
+    elif (a_suffix or b_suffix) and _keys(a_tokens) != _keys(b_tokens):
+        # Only the very name without its suffix: "W. Mark Felt" is the father of Mark Felt Jr.
+        return False
     a_last, b_last = name_key(a_tokens[-1]), name_key(b_tokens[-1])
     if not (a_last and b_last and name_key(a_tokens[0]) and name_key(b_tokens[0])):
         return False
@@ -1030,7 +1033,7 @@ _THING_DROPPED_BECAUSE = {STORM_LABEL: "storm_name", VESSEL_LABEL: "vessel_name"
 
 
 def ships_in_text(text: str, ship_context: bool) -> list[NamedThing]:
-    """The ships a text names after a prefix or a warship's type word, whether tagged or not."""
+    """The ships a text names after a prefix or a ship's type word, whether tagged or not."""
     ships = []
     for match in _SHIP_IN_TEXT.finditer(text):
         words = match.group("name").split()
@@ -1086,6 +1089,7 @@ def normalise_article(
     cleaned: list[tuple[str, str, str, bool]] = []  # (text, label, name, aliased)
     on_headline_lines: list[bool] = []
     headline_phrases: list[bool] = []
+
     def kept(label: str) -> bool:
         return labels is None or label in labels
 
@@ -1115,14 +1119,14 @@ def normalise_article(
         on_headline_lines.append(mention.headline_case)
         headline_phrases.append(mention.headline_phrase)
     trimmed = _trim_headline_run_ons(cleaned, on_headline_lines)
-    kept = []
+    without_phrases = []
     for (_, _, name, aliased), resolved, phrase in zip(cleaned, trimmed, headline_phrases):
         # A headline phrase goes, unless it is an alias or the run-on rule found a name in it.
         if phrase and not aliased and resolved[2] == name:
             dropped["headline_phrase"] += 1
             continue
-        kept.append(resolved)
-    cleaned = kept
+        without_phrases.append(resolved)
+    cleaned = without_phrases
 
     full_person_names: Counter = Counter(
         name
@@ -1146,14 +1150,14 @@ def normalise_article(
     surnamed = frozenset(full for full in surnamed_people if surname_key(full) in person_bare_tokens)
     entities: list[Entity] = []
     seen: set[Entity] = set()
-    for text, label, name, aliased in cleaned:
+    for written, label, name, aliased in cleaned:
         if not aliased:
             full = _resolve_partial(name, full_person_names, is_known)
             if full is None and label == PERSON:
                 full = _resolve_partial(name, surnamed_people, is_known, _first_name_of)
             if full is not None:
                 label, name = PERSON, full
-        entity = Entity(text=_collapse_whitespace(text), label=label, norm=name)
+        entity = Entity(text=_collapse_whitespace(written), label=label, norm=name)
         if entity not in seen:
             seen.add(entity)
             entities.append(entity)
