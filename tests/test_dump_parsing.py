@@ -398,3 +398,12 @@ def test_time_limit_abandons_a_slow_call():
     abandoned = [t for t in threading.enumerate() if t.name == "newsbeam-extract"]
     assert abandoned and all(t.daemon for t in abandoned)
     release.set()
+
+
+def test_json_record_without_outlet_is_known_by_its_url_host():
+    record = parse_json_record({"text": "Body.", "url": "https://www.reuters.com/world/story-1"}, 1500)
+    assert record.outlet == "reuters.com"
+    named = parse_json_record({"text": "Body.", "url": "https://www.reuters.com/x", "source": "Reuters"}, 1500)
+    assert named.outlet == "Reuters"
+    assert parse_json_record({"text": "Body.", "url": "not a url"}, 1500).outlet is None
+    assert parse_json_record({"text": "Body."}, 1500).outlet is None

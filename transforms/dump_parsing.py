@@ -20,7 +20,7 @@ fields are ignored):
 | text (required) | `text`, `body`, `content`, `article_body`, `articleBody` |
 | title | `title`, `headline` |
 | url | `url`, `link` |
-| outlet | `outlet`, `publisher`, `source`, `site` (a `{"name": ...}` object too) |
+| outlet | `outlet`, `publisher`, `source`, `site` (a `{"name": ...}` object too); else the URL's host name (`www.` dropped), as for an HTML page |
 | published | `published`, `published_at`, `date`, `pubDate`, `datePublished` |
 | language | `language`, `lang` (primary subtag kept: "en-US" -> "en") |
 | id | `article_id`, `id`, `doc_id` (string or integer) |
@@ -77,6 +77,8 @@ import re
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, TypeVar
+
+from courlan import extract_domain
 
 from transforms.decoding import RefusedInput
 
@@ -385,6 +387,12 @@ def parse_record_date(value: Any) -> dt.datetime:
     return parsed.astimezone(UTC)
 
 
+def url_host(url: Optional[str]) -> Optional[str]:
+    """The host name an outlet is known by ("www.reuters.com/..." -> "reuters.com"), the way
+    trafilatura names a page's host, so a JSON record and an HTML page of one site agree."""
+    return extract_domain(url, fast=True) if url else None
+
+
 def parse_json_record(record: dict, text_date_window: int) -> ParsedRecord:
     """A JSON object's article fields (aliases in the module constants)."""
     text = None
@@ -411,11 +419,12 @@ def parse_json_record(record: dict, text_date_window: int) -> ParsedRecord:
         except ValueError:
             evidence = DateEvidence(None, "invalid_record_date")
 
+    url = _first_string(record, URL_FIELDS)
     return ParsedRecord(
         text=text,
         title=_first_string(record, TITLE_FIELDS),
-        url=_first_string(record, URL_FIELDS),
-        outlet=_first_string(record, OUTLET_FIELDS),
+        url=url,
+        outlet=_first_string(record, OUTLET_FIELDS) or url_host(url),
         published_at=evidence.published_at,
         date_source=evidence.date_source,
         language=normalise_language(_first_string(record, LANGUAGE_FIELDS)),

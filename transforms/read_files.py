@@ -44,8 +44,8 @@ Fields of an Article from a dump (dates: see `transforms.dump_parsing`):
 
 - `url`: the record's URL (JSON) or the page's canonical URL (HTML); else None.
   A file path is not a URL: where the record came from is in `source_ref`.
-- `outlet`: the record's outlet/publisher (JSON) or the page's site name, else
-  its host name (HTML); else the name of the folder holding the dump
+- `outlet`: the record's outlet/publisher (JSON) or the page's site name
+  (HTML), else the host name of its URL; else the name of the folder holding the dump
   (`dumps/reuters/2025-10-31.jsonl` -> "reuters"), unless
   `outlet_from_folder` is off.
 - `title`: JSON title/headline or HTML title; None for plain text
