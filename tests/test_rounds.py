@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import os
 import pathlib
+import re
 import shutil
 import signal
 import subprocess
 import threading
 import time
+from typing import Optional
 
 import duckdb
 import pytest
@@ -65,12 +67,32 @@ class RunningNewsbeam:
                 pytest.fail(f"newsbeam never printed {text!r}:\n{''.join(self.lines)[-4000:]}")
             time.sleep(0.1)
 
+    def wait_for_files_read(self, total: int, timeout: float = 240) -> None:
+        """Until the rounds so far have read `total` new files, however the watcher split them."""
+        deadline = time.time() + timeout
+        while sum(int(count) for line in self.lines for count in _NEW_FILES.findall(line)) < total:
+            if self.process.poll() is not None or time.time() > deadline:
+                pytest.fail(f"newsbeam never read {total} files:\n{''.join(self.lines)[-4000:]}")
+            time.sleep(0.1)
+
     def finish(self, timeout: float = 240) -> tuple[int, str, str]:
         # Not communicate(): it would read stderr too, racing the reader thread for its last lines.
         stdout = self.process.stdout.read()
         self.process.wait(timeout=timeout)
         self._reader.join(timeout=30)
         return self.process.returncode, stdout, "".join(self.lines)
+
+
+_NEW_FILES = re.compile(r": (\d+) new file\(s\)")
+
+
+def _drop_into(folder: pathlib.Path, source: pathlib.Path, name: Optional[str] = None) -> None:
+    """Put a file into a watched folder whole: written beside it, then renamed in (atomic)."""
+    staging = folder.parent / ".staging-copies"
+    staging.mkdir(exist_ok=True)
+    written = staging / (name or source.name)
+    shutil.copy(source, written)
+    os.replace(written, folder / written.name)
 
 
 def _write_config(path: pathlib.Path, **sections) -> pathlib.Path:
@@ -124,15 +146,16 @@ def test_watched_folder_rounds_carry_copies_and_events_and_stop_cleanly_on_ctrl_
     output = tmp_path / "out"
     run = RunningNewsbeam("--streaming", "--input", str(inbox / "*"), "--output", str(output), "--config", str(config))
     run.wait_for("round 1 ")
-    # Round 2 brings the rest of the seeds and a reprint of seed 000 (read in round 1).
+    # Later rounds bring the rest of the seeds and a reprint of seed 000 (read in round 1);
+    # with a 1 s tick the watcher may see them over one round or several.
     for seed in seeds[2:]:
-        shutil.copy(seed, inbox)
-    shutil.copy(FIXTURES / "reprint" / "reprint_of_seed_000.jsonl", inbox)
-    run.wait_for(f"{len(seeds) - 2 + 1} new file(s)")
+        _drop_into(inbox, seed)
+    _drop_into(inbox, FIXTURES / "reprint" / "reprint_of_seed_000.jsonl")
+    run.wait_for_files_read(len(seeds) + 1)
     # A later round reads the reprint again under another name: the same article, a repeat.
     time.sleep(1.5)
-    shutil.copy(FIXTURES / "reprint" / "reprint_of_seed_000.jsonl", inbox / "reprint_again.jsonl")
-    run.wait_for(": 1 new file(s)")
+    _drop_into(inbox, FIXTURES / "reprint" / "reprint_of_seed_000.jsonl", "reprint_again.jsonl")
+    run.wait_for_files_read(len(seeds) + 2)
     time.sleep(1.5)  # let a round with nothing new go by, then stop it as a user would
     run.process.send_signal(signal.SIGINT)
     code, stdout, stderr = run.finish()
@@ -150,7 +173,7 @@ def test_watched_folder_rounds_carry_copies_and_events_and_stop_cleanly_on_ctrl_
     by_ref = {pathlib.Path(row["source_ref"].split(":")[0]).name: row for row in rows}
     original = by_ref[seeds[0].name]
     reprint = by_ref["reprint_of_seed_000.jsonl"]
-    # The reprint (round 2) joins the copy group of the seed published in round 1.
+    # The reprint (a later round) joins the copy group of the seed published in round 1.
     assert reprint["dup_group_id"] == original["dup_group_id"]
     assert reprint["canonical_id"] == original["article_id"]
     repeats = duckdb.sql(
