@@ -735,6 +735,10 @@ def test_merge_map_does_not_depend_on_order():
         ("PERSON", "Donald Trump", 1),
         ("ORG", "Indo-Pacific region", 1),
         ("ORG", "Indo-Pacific Region", 1),
+        ("PERSON", "Honshu", 1),
+        ("GPE", "Honshu", 1),
+        ("LOC", "honshu", 1),
+        ("GPE", "HONSHU", 1),
     ]
     expected = build_merge_map(_stats(*rows))
     shuffler = random.Random(7)
@@ -864,3 +868,31 @@ def test_tagging_view_caps_at_a_sentence_without_paragraphs():
 def test_tagging_view_without_cap():
     text = "word " * 100_000
     assert tagging_view(text, None) == (text, False)
+
+
+def test_a_one_word_person_takes_the_label_the_window_mostly_gives_it():
+    stats = _stats(
+        ("PERSON", "Honshu", 2),
+        ("GPE", "Honshu", 3),
+        ("PERSON", "SEACOM", 1),
+        ("ORG", "Seacom", 2),  # case aside
+        ("PERSON", "Biloxi", 2),  # a tie stays
+        ("GPE", "Biloxi", 2),
+        ("PERSON", "Alexandria", 1),  # a word of a person's name stays
+        ("GPE", "Alexandria", 5),
+        ("PERSON", "Alexandria Ocasio-Cortez", 1),
+        ("PERSON", "Bettie Page", 1),  # longer names stay
+        ("ORG", "Bettie Page", 2),
+    )
+    assert build_merge_map(stats) == {
+        ("PERSON", "Honshu"): ("GPE", "Honshu"),
+        ("PERSON", "SEACOM"): ("ORG", "Seacom"),
+    }
+
+
+def test_a_one_word_person_that_rule_4_resolves_keeps_its_person():
+    stats = _stats(("PERSON", "Trump", 1), ("ORG", "Trump", 3), ("PERSON", "Donald Trump", 4))
+    assert build_merge_map(stats) == {
+        ("PERSON", "Trump"): ("PERSON", "Donald Trump"),
+        ("ORG", "Trump"): ("PERSON", "Donald Trump"),
+    }
