@@ -31,3 +31,26 @@ def resolve_runner(requested: str | None, streaming: bool) -> str:
     if requested is None or requested.lower() in _LOCAL_SWITCHING_NAMES:
         return STREAMING_LOCAL_RUNNER if streaming else BATCH_LOCAL_RUNNER
     return RUNNER_ALIASES.get(requested, requested)
+
+
+def stop_interrupted_state_sampler() -> bool:
+    """End the sampling thread a Ctrl-C may leave behind in the in-process engine.
+
+    Beam's `StateSampler.start()` starts a (non-daemon) sampling thread and only
+    then marks itself started. A KeyboardInterrupt landing in between (while
+    `Thread.start()` waits for the new thread) leaves it unmarked, so the
+    bundle's cleanup (`stop_if_still_running`) does not stop it, and at exit the
+    interpreter waits for that thread forever: an interrupted `newsbeam run` that
+    printed its message and never ended. The sampler is still the current
+    tracker of the interrupted thread. Returns whether one was stopped.
+    """
+    from apache_beam.runners.worker import statesampler
+
+    sampler = statesampler.get_current_tracker()
+    if sampler is None or sampler.finished:
+        return False
+    # The thread checks `finished` every sampling period and ends; not stop(), which
+    # would join a thread that may never have been started.
+    sampler.finished = True
+    statesampler.set_current_tracker(None)
+    return True

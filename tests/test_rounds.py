@@ -248,3 +248,26 @@ def test_references_keep_each_clock_to_its_own_retention(tmp_path):
     pq.write_table(pa.Table.from_pylist([article_to_row(r) for r in rows], schema=ARTICLE_SCHEMA), folder / "p.parquet")
     kept = {a.article_id for a in load_references(str(tmp_path), retention_days=7)}
     assert kept == {"archive-newest", "archive-within", "undated-today"}
+
+
+def test_a_sampling_thread_left_by_an_interrupted_bundle_start_is_stopped():
+    from apache_beam.runners.worker import statesampler
+    from apache_beam.utils.counters import CounterFactory
+
+    from pipeline.runners import stop_interrupted_state_sampler
+
+    sampler = statesampler.StateSampler("interrupted", CounterFactory())
+    # Where StateSampler.start() is when Ctrl-C lands in its Thread.start(): the tracker is
+    # set and the sampling thread runs, but the sampler is not yet marked started.
+    before = set(threading.enumerate())
+    statesampler.set_current_tracker(sampler)
+    statesampler.statesampler_impl.StateSampler.start(sampler)
+    (sampling_thread,) = set(threading.enumerate()) - before
+    sampler.stop_if_still_running()  # the bundle's own cleanup: does nothing here
+    assert sampling_thread.is_alive() and not sampling_thread.daemon  # would hold the exit forever
+
+    assert stop_interrupted_state_sampler()
+    sampling_thread.join(timeout=10)
+    assert not sampling_thread.is_alive()
+    assert statesampler.get_current_tracker() is None
+    assert not stop_interrupted_state_sampler()  # nothing left to stop
