@@ -20,6 +20,7 @@ import datetime as dt
 import importlib.resources
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -73,6 +74,11 @@ def _count_input_files(patterns: Sequence[str]) -> int:
     return len({m.path for r in results for m in r.metadata_list})
 
 
+def _discard_unrun(pipeline) -> None:
+    """A pipeline that will not run: Beam removes its temp directory only in run()."""
+    shutil.rmtree(pipeline.local_tempdir, ignore_errors=True)
+
+
 def _refuse_unwritable(output: str) -> bool:
     """Say so, and return True, when a local output directory cannot be written: before any work, not after it.
 
@@ -102,7 +108,7 @@ def run_command(argv: Sequence[str]) -> int:
     from pipeline.counts import check_output, format_counts
     from pipeline.graph import Sources, build_pipeline
     from pipeline.progress import ProgressLine
-    from pipeline.runners import STREAMING_LOCAL_RUNNER, resolve_runner
+    from pipeline.runners import STREAMING_LOCAL_RUNNER, resolve_runner, stop_interrupted_state_sampler
     from transforms.write_parquet import cleanup_staging, read_manifest, windowed_manifest
 
     try:
@@ -163,8 +169,10 @@ def run_command(argv: Sequence[str]) -> int:
     except ValueError as error:
         # Refusals found while building the graph, e.g. a --feed that is not http(s).
         print(f"newsbeam: {error}", file=sys.stderr)
+        _discard_unrun(pipeline)
         return 2
     if _refuse_unwritable(args.output):
+        _discard_unrun(pipeline)
         return 2
     try:
         with ProgressLine(total_sources=input_files + feed_count):
@@ -174,6 +182,7 @@ def run_command(argv: Sequence[str]) -> int:
         if hasattr(result, "client"):
             result.client.close()
     except KeyboardInterrupt:
+        stop_interrupted_state_sampler()
         print("newsbeam: interrupted; nothing of this run was published", file=sys.stderr)
         return 130
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import tempfile
 
 import pytest
 
@@ -16,6 +17,17 @@ FIXTURES = REPO / "tests" / "fixtures"
 # Re-exported so tests say `TestPipeline(runner=BATCH_RUNNER)`.
 BATCH_RUNNER = BATCH_LOCAL_RUNNER
 STREAMING_RUNNER = STREAMING_LOCAL_RUNNER
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temp_files_inside_pytest(tmp_path_factory):
+    """In-process temp files go under pytest's own temp folder. Beam makes a directory per
+    Pipeline and removes it only in run(), so a test that builds a pipeline without running
+    it would leave one in /tmp for good."""
+    previous = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("tempfile"))
+    yield
+    tempfile.tempdir = previous
 
 
 def seed_paths() -> list[pathlib.Path]:
