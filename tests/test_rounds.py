@@ -53,12 +53,18 @@ class RunningNewsbeam:
         )
         _STARTED.append(self.process)
         self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self._stdout: list[str] = []
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.process.stderr, self.lines), daemon=True),
+            threading.Thread(target=self._read, args=(self.process.stdout, self._stdout), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
 
-    def _read(self) -> None:
-        for line in self.process.stderr:
-            self.lines.append(line)
+    @staticmethod
+    def _read(stream, into: list[str]) -> None:
+        for line in stream:
+            into.append(line)
 
     def wait_for(self, text: str, timeout: float = 240) -> None:
         deadline = time.time() + timeout
@@ -76,11 +82,16 @@ class RunningNewsbeam:
             time.sleep(0.1)
 
     def finish(self, timeout: float = 240) -> tuple[int, str, str]:
-        # Not communicate(): it would read stderr too, racing the reader thread for its last lines.
-        stdout = self.process.stdout.read()
-        self.process.wait(timeout=timeout)
-        self._reader.join(timeout=30)
-        return self.process.returncode, stdout, "".join(self.lines)
+        """Exit code, stdout and stderr; a process that does not end fails the test, not hangs it."""
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            pytest.fail(f"newsbeam did not exit within {timeout:g} s:\n{''.join(self.lines)[-4000:]}")
+        for reader in self._readers:
+            reader.join(timeout=30)
+        return self.process.returncode, "".join(self._stdout), "".join(self.lines)
 
 
 _NEW_FILES = re.compile(r": (\d+) new file\(s\)")
