@@ -74,6 +74,9 @@ def _count_input_files(patterns: Sequence[str]) -> int:
     return len({m.path for r in results for m in r.metadata_list})
 
 
+_INTERRUPTED = "newsbeam: interrupted; nothing of this run was published"
+
+
 def _discard_unrun(pipeline) -> None:
     """A pipeline that will not run: Beam removes its temp directory only in run()."""
     shutil.rmtree(pipeline.local_tempdir, ignore_errors=True)
@@ -108,7 +111,13 @@ def run_command(argv: Sequence[str]) -> int:
     from pipeline.counts import check_output, format_counts
     from pipeline.graph import Sources, build_pipeline
     from pipeline.progress import ProgressLine
-    from pipeline.runners import STREAMING_LOCAL_RUNNER, resolve_runner, stop_interrupted_state_sampler
+    from pipeline.runners import (
+        STREAMING_LOCAL_RUNNER,
+        interrupt_on_stop_signals,
+        resolve_runner,
+        stop_interrupted_state_sampler,
+        stop_requested,
+    )
     from transforms.write_parquet import cleanup_staging, read_manifest, windowed_manifest
 
     try:
@@ -161,6 +170,7 @@ def run_command(argv: Sequence[str]) -> int:
 
     import apache_beam as beam
 
+    interrupt_on_stop_signals()
     pipeline = beam.Pipeline(options=options)
     try:
         build_pipeline(
@@ -171,19 +181,28 @@ def run_command(argv: Sequence[str]) -> int:
         print(f"newsbeam: {error}", file=sys.stderr)
         _discard_unrun(pipeline)
         return 2
+    except KeyboardInterrupt:
+        _discard_unrun(pipeline)
+        print(_INTERRUPTED, file=sys.stderr)
+        return 130
     if _refuse_unwritable(args.output):
         _discard_unrun(pipeline)
         return 2
     try:
         with ProgressLine(total_sources=input_files + feed_count):
-            result = pipeline.run()
-            result.wait_until_finish()
+            try:
+                result = pipeline.run()
+                result.wait_until_finish()
+            except Exception:
+                if stop_requested():  # Ctrl-C inside a step, wrapped in the runner's own error
+                    raise KeyboardInterrupt from None
+                raise
         # A Dask run holds a client to the cluster; let it go before reading the output.
         if hasattr(result, "client"):
             result.client.close()
     except KeyboardInterrupt:
         stop_interrupted_state_sampler()
-        print("newsbeam: interrupted; nothing of this run was published", file=sys.stderr)
+        print(_INTERRUPTED, file=sys.stderr)
         return 130
     finally:
         cleanup_staging(args.output, run_id)
@@ -330,6 +349,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if argv and argv[0] in {"-h", "--help"} else 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger().addFilter(_WithoutBeamGcpNotice())
+    from pipeline.runners import WithoutInterruptTracebacks
+
+    for handler in logging.getLogger().handlers:  # Beam's loggers propagate their records to these
+        handler.addFilter(WithoutInterruptTracebacks())
     # `newsbeam sql out -c ... | head` should end quietly, as other commands do.
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     return COMMANDS[argv[0]](argv[1:])

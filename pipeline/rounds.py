@@ -54,7 +54,6 @@ import dataclasses
 import datetime as dt
 import glob
 import logging
-import signal
 import sys
 import time
 import uuid
@@ -150,14 +149,6 @@ def _cutoff(moments: list, retention_days: float):
     return max(dated) - dt.timedelta(days=retention_days) if dated else None
 
 
-_STOP_REQUESTED = []
-
-
-def _raise_interrupt(signum, frame):
-    _STOP_REQUESTED.append(signum)
-    raise KeyboardInterrupt
-
-
 def run_rounds(
     output_dir: str,
     options,
@@ -172,7 +163,7 @@ def run_rounds(
 
     from pipeline.counts import check_output, format_counts
     from pipeline.graph import RoundCarry, Sources, build_pipeline
-    from pipeline.runners import stop_interrupted_state_sampler
+    from pipeline.runners import interrupt_on_stop_signals, stop_interrupted_state_sampler, stop_requested
     from transforms.events import EVENT_STATE_NAME
     from transforms.read_feeds import FEED_STATE_NAME
     from transforms.write_parquet import AppendRound, MANIFEST_NAME, cleanup_staging, join, read_manifest, read_state
@@ -180,8 +171,7 @@ def run_rounds(
 
     run_id = uuid.uuid4().hex[:8]
     has_feeds = bool(feeds or config.feeds.sources)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    signal.signal(signal.SIGINT, _raise_interrupt)
+    interrupt_on_stop_signals()
     started = time.time()
     rounds_done = 0
     print(
@@ -229,7 +219,7 @@ def run_rounds(
                 pipeline.run().wait_until_finish()
             except Exception:
                 # Ctrl-C inside a step reaches us wrapped in the runner's own error.
-                if _STOP_REQUESTED:
+                if stop_requested():
                     raise KeyboardInterrupt from None
                 raise
             finally:
@@ -261,7 +251,8 @@ def run_rounds(
         interrupted = False
 
     if not FileSystems.exists(join(output_dir, MANIFEST_NAME)):
-        print("newsbeam: no round had anything to read; nothing was written", file=sys.stderr)
+        nothing = "nothing was published yet" if in_round else "no round had anything to read; nothing was written"
+        print(f"newsbeam: {nothing}", file=sys.stderr)
         return 130 if interrupted else 0
     counts = check_output(output_dir, read_manifest(output_dir))
     print(f"newsbeam: {rounds_done} round(s) in {time.time() - started:.1f} s; totals over all rounds:")

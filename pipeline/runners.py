@@ -15,6 +15,9 @@ Short names Beam 2.77 does not know (`DaskRunner`) map to their class paths.
 
 from __future__ import annotations
 
+import logging
+import signal
+
 BATCH_LOCAL_RUNNER = "FnApiRunner"
 STREAMING_LOCAL_RUNNER = "BundleBasedDirectRunner"
 
@@ -54,3 +57,44 @@ def stop_interrupted_state_sampler() -> bool:
     sampler.finished = True
     statesampler.set_current_tracker(None)
     return True
+
+
+_STOP_SIGNALS: list[int] = []
+
+
+def _raise_interrupt(signum, frame):
+    _STOP_SIGNALS.append(signum)
+    raise KeyboardInterrupt
+
+
+def interrupt_on_stop_signals() -> None:
+    """Ctrl-C (SIGINT) and SIGTERM raise KeyboardInterrupt, and are remembered.
+
+    Remembered because the in-process engine catches a KeyboardInterrupt raised
+    inside a step and re-raises it wrapped in its own error
+    (`RuntimeError: KeyboardInterrupt [while running '...']`): `stop_requested`
+    tells such an error from a real failure. Installed even where the shell
+    started the process with SIGINT ignored (a background job), as the local
+    streaming loop always was.
+    """
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+
+
+def stop_requested() -> bool:
+    return bool(_STOP_SIGNALS)
+
+
+class WithoutInterruptTracebacks(logging.Filter):
+    """Drops what Beam logs about the step a Ctrl-C interrupted.
+
+    Beam logs that KeyboardInterrupt as an ERROR with the whole traceback of
+    the step; after a requested stop newsbeam says in one line that it was
+    interrupted. Any other error is still logged.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not stop_requested():
+            return True
+        interrupted = record.exc_info is not None and isinstance(record.exc_info[1], KeyboardInterrupt)
+        return not (interrupted or "KeyboardInterrupt" in record.getMessage())

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from pipeline.counts import check_output
-from tests.conftest import FIXTURES, NEWSBEAM, SEEDS_DIR
+from tests.conftest import FIXTURES, NEWSBEAM, SEEDS_DIR, SHARED, require_shared
 from tests.feed_server import FeedServer
 from transforms.write_parquet import read_manifest
 
@@ -282,3 +282,21 @@ def test_a_sampling_thread_left_by_an_interrupted_bundle_start_is_stopped():
     assert not sampling_thread.is_alive()
     assert statesampler.get_current_tracker() is None
     assert not stop_interrupted_state_sampler()  # nothing left to stop
+
+
+def test_ctrl_c_in_a_batch_run_stops_it_in_one_line_with_nothing_published(tmp_path):
+    reprints = require_shared(SHARED / "data" / "reprints" / "reprints.dev.jsonl.gz")  # a run of minutes
+    output = tmp_path / "out"
+    run = RunningNewsbeam("--input", str(reprints), "--output", str(output))
+    run.wait_for("newsbeam: run ")
+    time.sleep(5)  # building the graph or running it
+    run.process.send_signal(signal.SIGINT)
+    code, stdout, stderr = run.finish()
+
+    assert code == 130, stderr[-4000:]
+    assert "newsbeam: interrupted; nothing of this run was published" in stderr
+    # Beam's own report of the interrupted step (an ERROR and its traceback) is not shown.
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr[-4000:]
+    assert "counts:" not in stdout
+    assert not output.exists() or not list(output.glob("event_id=*/**/*.parquet"))
+    assert not output.exists() or not [p for p in output.iterdir() if p.name.startswith(".staging-")]
