@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 
 BATCH_LOCAL_RUNNER = "FnApiRunner"
 STREAMING_LOCAL_RUNNER = "BundleBasedDirectRunner"
@@ -79,22 +80,38 @@ def interrupt_on_stop_signals() -> None:
     """
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, _raise_interrupt)
+    if threading.excepthook is not _quiet_after_stop:
+        _DEFAULT_THREAD_HOOK[:] = [threading.excepthook]
+        threading.excepthook = _quiet_after_stop
 
 
 def stop_requested() -> bool:
     return bool(_STOP_SIGNALS)
 
 
+_DEFAULT_THREAD_HOOK: list = []
+
+
+def _quiet_after_stop(args) -> None:
+    """Threads of the engine that die of a requested stop (its gRPC streams to worker
+    processes, `Worker subprocess exited with return code -2`) die quietly."""
+    if not stop_requested():
+        _DEFAULT_THREAD_HOOK[0](args)
+
+
 class WithoutInterruptTracebacks(logging.Filter):
-    """Drops what Beam logs about the step a Ctrl-C interrupted.
+    """Drops what Beam logs about the work a Ctrl-C interrupted.
 
     Beam logs that KeyboardInterrupt as an ERROR with the whole traceback of
-    the step; after a requested stop newsbeam says in one line that it was
-    interrupted. Any other error is still logged.
+    the step, and with several worker processes the broken gRPC streams to
+    them as well; after a requested stop those are its consequences, and
+    newsbeam says in one line that it was interrupted. Before a stop, and for
+    anything but Beam's and gRPC's errors, every record passes.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not stop_requested():
             return True
         interrupted = record.exc_info is not None and isinstance(record.exc_info[1], KeyboardInterrupt)
-        return not (interrupted or "KeyboardInterrupt" in record.getMessage())
+        consequence = record.name.startswith(("apache_beam", "grpc")) and record.levelno >= logging.ERROR
+        return not (interrupted or consequence or "KeyboardInterrupt" in record.getMessage())

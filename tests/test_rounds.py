@@ -300,3 +300,22 @@ def test_ctrl_c_in_a_batch_run_stops_it_in_one_line_with_nothing_published(tmp_p
     assert "counts:" not in stdout
     assert not output.exists() or not list(output.glob("event_id=*/**/*.parquet"))
     assert not output.exists() or not [p for p in output.iterdir() if p.name.startswith(".staging-")]
+
+
+def test_after_a_requested_stop_only_beams_reports_of_it_are_dropped(monkeypatch):
+    import logging
+
+    from pipeline import runners
+
+    def record(logger: str, level: int, message: str) -> logging.LogRecord:
+        return logging.LogRecord(logger, level, __file__, 1, message, None, None)
+
+    beam_error = record("apache_beam.runners.common", logging.ERROR, "KeyboardInterrupt [while running 'Tag']")
+    grpc_error = record("apache_beam.runners.worker.data_plane", logging.ERROR, "Failed to read inputs")
+    beam_warning = record("apache_beam.io.filesystem", logging.WARNING, "slow listing")
+    own_error = record("pipeline.cli", logging.ERROR, "the output is not writable")
+    quiet = runners.WithoutInterruptTracebacks()
+    assert all(quiet.filter(r) for r in (beam_error, grpc_error, beam_warning, own_error))  # before any stop
+    monkeypatch.setattr(runners, "_STOP_SIGNALS", [signal.SIGINT])
+    assert not quiet.filter(beam_error) and not quiet.filter(grpc_error)
+    assert quiet.filter(beam_warning) and quiet.filter(own_error)
