@@ -11,6 +11,13 @@ the in-process engine, chosen explicitly:
   `TestStream`, timers and state.
 
 Short names Beam 2.77 does not know (`DaskRunner`) map to their class paths.
+
+Stopping a local run (Ctrl-C or SIGTERM) is handled here too, because the
+in-process engine makes it awkward: it re-raises the interrupt of a step as
+its own error and logs it with a traceback (`interrupt_on_stop_signals`,
+`stop_requested`, `WithoutInterruptTracebacks`), and it can leave a sampling
+thread running that keeps the process from exiting
+(`stop_interrupted_state_sampler`).
 """
 
 from __future__ import annotations
@@ -80,23 +87,21 @@ def interrupt_on_stop_signals() -> None:
     """
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, _raise_interrupt)
-    if threading.excepthook is not _quiet_after_stop:
-        _DEFAULT_THREAD_HOOK[:] = [threading.excepthook]
-        threading.excepthook = _quiet_after_stop
+    threading.excepthook = _quiet_after_stop
 
 
 def stop_requested() -> bool:
     return bool(_STOP_SIGNALS)
 
 
-_DEFAULT_THREAD_HOOK: list = []
+_report_thread_error = threading.excepthook
 
 
 def _quiet_after_stop(args) -> None:
     """Threads of the engine that die of a requested stop (its gRPC streams to worker
     processes, `Worker subprocess exited with return code -2`) die quietly."""
     if not stop_requested():
-        _DEFAULT_THREAD_HOOK[0](args)
+        _report_thread_error(args)
 
 
 class WithoutInterruptTracebacks(logging.Filter):
