@@ -38,8 +38,8 @@ staging folder is removed, nothing of it is visible, and its state was not
 published, so the next start does the round again (no item lost, none
 doubled). A Ctrl-C that lands while Beam starts a bundle's state-sampling
 thread would leave that thread running and the process unable to exit;
-`stop_interrupted_state_sampler` ends it. `feeds.run_for_s` / `watch.run_for_s` and `--max-rounds` bound a
-run (tests, demos).
+`stop_interrupted_state_sampler` ends it. `feeds.run_for_s` /
+`watch.run_for_s` and `--max-rounds` bound a run (tests, demos).
 
 What rounds cost against a true streaming runner: latency is at least one
 interval; every round starts the pipeline afresh (the NER model and the
