@@ -115,8 +115,7 @@ def run_command(argv: Sequence[str]) -> int:
         STREAMING_LOCAL_RUNNER,
         interrupt_on_stop_signals,
         resolve_runner,
-        stop_interrupted_state_sampler,
-        stop_requested,
+        run_to_completion,
     )
     from transforms.write_parquet import cleanup_staging, read_manifest, windowed_manifest
 
@@ -190,18 +189,11 @@ def run_command(argv: Sequence[str]) -> int:
         return 2
     try:
         with ProgressLine(total_sources=input_files + feed_count):
-            try:
-                result = pipeline.run()
-                result.wait_until_finish()
-            except Exception:
-                if stop_requested():  # Ctrl-C inside a step, wrapped in the runner's own error
-                    raise KeyboardInterrupt from None
-                raise
+            result = run_to_completion(pipeline)
         # A Dask run holds a client to the cluster; let it go before reading the output.
         if hasattr(result, "client"):
             result.client.close()
     except KeyboardInterrupt:
-        stop_interrupted_state_sampler()
         print(_INTERRUPTED, file=sys.stderr)
         return 130
     finally:

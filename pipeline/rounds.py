@@ -38,7 +38,7 @@ staging folder is removed, nothing of it is visible, and its state was not
 published, so the next start does the round again (no item lost, none
 doubled). A Ctrl-C that lands while Beam starts a bundle's state-sampling
 thread would leave that thread running and the process unable to exit;
-`stop_interrupted_state_sampler` ends it. `feeds.run_for_s` /
+`run_to_completion` ends it. `feeds.run_for_s` /
 `watch.run_for_s` and `--max-rounds` bound a run (tests, demos).
 
 What rounds cost against a true streaming runner: latency is at least one
@@ -163,7 +163,7 @@ def run_rounds(
 
     from pipeline.counts import check_output, format_counts
     from pipeline.graph import RoundCarry, Sources, build_pipeline
-    from pipeline.runners import interrupt_on_stop_signals, stop_interrupted_state_sampler, stop_requested
+    from pipeline.runners import interrupt_on_stop_signals, run_to_completion
     from transforms.events import EVENT_STATE_NAME
     from transforms.read_feeds import FEED_STATE_NAME
     from transforms.write_parquet import AppendRound, MANIFEST_NAME, cleanup_staging, join, read_manifest, read_state
@@ -216,12 +216,7 @@ def run_rounds(
                 round_tag, now, carry=carry,
             )
             try:
-                pipeline.run().wait_until_finish()
-            except Exception:
-                # Ctrl-C inside a step reaches us wrapped in the runner's own error.
-                if stop_requested():
-                    raise KeyboardInterrupt from None
-                raise
+                run_to_completion(pipeline)
             finally:
                 cleanup_staging(output_dir, round_tag)
             in_round = False
@@ -235,7 +230,6 @@ def run_rounds(
                 flush=True,
             )
     except KeyboardInterrupt:
-        stop_interrupted_state_sampler()
         manifest_path = join(output_dir, MANIFEST_NAME)
         if in_round and FileSystems.exists(manifest_path) and read_manifest(output_dir).get("round_tag") == round_tag:
             in_round = False  # stopped just after its publish step: the round is complete

@@ -15,9 +15,9 @@ Short names Beam 2.77 does not know (`DaskRunner`) map to their class paths.
 Stopping a local run (Ctrl-C or SIGTERM) is handled here too, because the
 in-process engine makes it awkward: it re-raises the interrupt of a step as
 its own error and logs it with a traceback (`interrupt_on_stop_signals`,
-`stop_requested`, `WithoutInterruptTracebacks`), and it can leave a sampling
+`run_to_completion`, `WithoutInterruptTracebacks`), and it can leave a sampling
 thread running that keeps the process from exiting
-(`stop_interrupted_state_sampler`).
+(`stop_interrupted_state_sampler`, which `run_to_completion` calls).
 """
 
 from __future__ import annotations
@@ -92,6 +92,26 @@ def interrupt_on_stop_signals() -> None:
 
 def stop_requested() -> bool:
     return bool(_STOP_SIGNALS)
+
+
+def run_to_completion(pipeline):
+    """Run the pipeline and wait for it; its result.
+
+    A requested stop comes out as KeyboardInterrupt, also when the engine wrapped it
+    in its own error, and with any sampling thread it left behind ended.
+    """
+    try:
+        result = pipeline.run()
+        result.wait_until_finish()
+    except KeyboardInterrupt:
+        stop_interrupted_state_sampler()
+        raise
+    except Exception:
+        if stop_requested():  # Ctrl-C inside a step, wrapped in the runner's own error
+            stop_interrupted_state_sampler()
+            raise KeyboardInterrupt from None
+        raise
+    return result
 
 
 _report_thread_error = threading.excepthook
