@@ -66,20 +66,22 @@ class RunningNewsbeam:
         for line in stream:
             into.append(line)
 
-    def wait_for(self, text: str, timeout: float = 240) -> None:
+    def _wait_until(self, done, what: str, timeout: float) -> None:
         deadline = time.time() + timeout
-        while not any(text in line for line in self.lines):
+        while not done():
             if self.process.poll() is not None or time.time() > deadline:
-                pytest.fail(f"newsbeam never printed {text!r}:\n{''.join(self.lines)[-4000:]}")
+                pytest.fail(f"newsbeam never {what}:\n{''.join(self.lines)[-4000:]}")
             time.sleep(0.1)
+
+    def wait_for(self, text: str, timeout: float = 240) -> None:
+        self._wait_until(lambda: any(text in line for line in self.lines), f"printed {text!r}", timeout)
 
     def wait_for_files_read(self, total: int, timeout: float = 240) -> None:
         """Until the rounds so far have read `total` new files, however the watcher split them."""
-        deadline = time.time() + timeout
-        while sum(int(count) for line in self.lines for count in _NEW_FILES.findall(line)) < total:
-            if self.process.poll() is not None or time.time() > deadline:
-                pytest.fail(f"newsbeam never read {total} files:\n{''.join(self.lines)[-4000:]}")
-            time.sleep(0.1)
+        def files_read() -> int:
+            return sum(int(count) for line in self.lines for count in _NEW_FILES.findall(line))
+
+        self._wait_until(lambda: files_read() >= total, f"read {total} files", timeout)
 
     def finish(self, timeout: float = 240) -> tuple[int, str, str]:
         """Exit code, stdout and stderr; a process that does not end fails the test, not hangs it."""
