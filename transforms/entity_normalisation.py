@@ -1352,7 +1352,7 @@ def build_merge_map(stats: Mapping[NameKey, NameStats]) -> MergeMap:
 
     # 6. a one-word PERSON that is no word of any person's name here takes the label the
     # window gives the same word in more articles (ties stay PERSON)
-    name_parts = {name_key(token) for person in full_names for token in _split_suffix(name_tokens(person))[0]}
+    name_parts = {key for person in full_names for key in _keys(_split_suffix(person.split(" "))[0])}
     other_labels: dict[str, Counter] = defaultdict(Counter)
     for (label, norm), name_stats in representatives.items():
         if label != PERSON and len(norm.split(" ")) == 1:
@@ -1365,7 +1365,7 @@ def build_merge_map(stats: Mapping[NameKey, NameStats]) -> MergeMap:
         votes = other_labels.get(loose_key(norm))
         if not votes:
             continue
-        (other, articles), = sorted(votes.items(), key=lambda item: (-item[1], item[0]))[:1]
+        other, articles = min(votes.items(), key=lambda item: (-item[1], item[0]))
         if articles > name_stats.articles:
             mapping[(label, norm)] = other
 
