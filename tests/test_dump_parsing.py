@@ -407,3 +407,4 @@ def test_json_record_without_outlet_is_known_by_its_url_host():
     assert named.outlet == "Reuters"
     assert parse_json_record({"text": "Body.", "url": "not a url"}, 1500).outlet is None
     assert parse_json_record({"text": "Body."}, 1500).outlet is None
+    assert parse_json_record({"text": "Body.", "url": "http://127.0.0.1:8000/a"}, 1500).outlet == "127.0.0.1"

@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import SHARED, require_shared
 from tests.feed_server import LONG_SUMMARY, rss
+from transforms.dump_parsing import parse_json_record
 from transforms.feed_items import (
     FeedEntry,
     FeedItem,
@@ -166,6 +167,25 @@ def test_an_aggregators_items_name_their_publisher_and_lose_it_from_the_title():
 
     assert [outlet(entry, None) for entry in feed.entries] == ["Reuters", "The Hindu", "Reuters", "Google News"]
     assert outlet(feed.entries[0], "My aggregator") == "My aggregator"  # a configured outlet still wins
+
+
+def test_a_feed_without_a_title_is_known_by_its_host_as_a_record_of_that_site_is():
+    body = rss("", [{"guid": "1", "link": "http://127.0.0.1/a", "title": "Markets close higher"}])
+    polled = dt.datetime(2026, 11, 23, tzinfo=UTC)
+
+    def outlet(feed_url):
+        feed = parse_feed(body, url=feed_url, content_type="application/rss+xml")
+        assert not feed.title
+        return feed_item(
+            feed.entries[0], feed, feed_url=feed_url, outlet=None, polled_at=polled, fetch_page=False,
+            respect_robots_txt=True,
+        ).outlet
+
+    assert outlet("https://feeds.reuters.com/reuters/topNews") == "reuters.com"
+    assert outlet("https://feeds.reuters.com/reuters/topNews") == parse_json_record(
+        {"text": "Body.", "url": "https://www.reuters.com/markets/story-1"}, 1500
+    ).outlet
+    assert outlet(URL) == "127.0.0.1"  # no registered domain: the host as written
 
 
 def test_item_sources_of_the_feedparser_suite_read_as_plain_text():

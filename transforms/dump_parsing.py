@@ -77,6 +77,7 @@ import re
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, TypeVar
+from urllib.parse import urlsplit
 
 from courlan import extract_domain
 
@@ -389,8 +390,16 @@ def parse_record_date(value: Any) -> dt.datetime:
 
 def url_host(url: Optional[str]) -> Optional[str]:
     """The host name an outlet is known by ("www.reuters.com/..." -> "reuters.com"), the way
-    trafilatura names a page's host, so a JSON record and an HTML page of one site agree."""
-    return extract_domain(url, fast=True) if url else None
+    trafilatura names a page's host, so a JSON record, an HTML page and a feed of one site agree.
+
+    A host with no registered domain (an IP address, "localhost") is named as written.
+    """
+    if not url:
+        return None
+    try:
+        return extract_domain(url, fast=True) or urlsplit(url).hostname or None
+    except ValueError:  # urlsplit refuses a malformed IPv6 host: no host to name
+        return None
 
 
 def parse_json_record(record: dict, text_date_window: int) -> ParsedRecord:

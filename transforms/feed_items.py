@@ -46,7 +46,9 @@ the article page, with the feed's title and text unchanged, is not seen.
 
 Outlet. A feed's configured outlet, else the entry's own `<source>` (RSS 2.0
 and Atom: the channel the item came from; aggregators such as Google News name
-each item's publisher there), else the feed's title, else its host. An
+each item's publisher there), else the feed's title, else its host as
+`dump_parsing.url_host` names it ("feeds.reuters.com" -> "reuters.com", as for
+a JSON record or an HTML page of that site). An
 aggregator also ends the title with " - <publisher>"; that suffix is dropped
 when it repeats the entry's source, since it is the outlet, not the headline
 (and would keep two outlets' copies of one headline apart); so is the
@@ -86,6 +88,7 @@ from dataclasses import dataclass
 from typing import Optional, Union
 from urllib.parse import urljoin, urlsplit
 
+from transforms.dump_parsing import url_host
 from transforms.schema import Article, make_article_id
 from transforms.text_cleaning import without_outlet_suffix
 
@@ -500,7 +503,7 @@ def feed_item(
 ) -> FeedItem:
     return FeedItem(
         feed_url=feed_url,
-        outlet=outlet or entry.source or feed.title or (urlsplit(feed_url).hostname or None),
+        outlet=outlet or entry.source or feed.title or url_host(feed_url),
         guid=entry.guid,
         link=entry.link,
         title=entry.title,
