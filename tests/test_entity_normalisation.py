@@ -7,7 +7,6 @@ import random
 import pytest
 
 from transforms.entity_normalisation import (
-    ships_in_text,
     DEFAULT_ALIASES,
     AliasFileError,
     NameStats,
@@ -24,6 +23,8 @@ from transforms.entity_normalisation import (
     normalise_article,
     observe_names,
     same_person,
+    ships_in_text,
+    speaks_of_ships,
     storm_or_vessel,
     surname_blocks,
     tagging_view,
@@ -246,9 +247,7 @@ def test_merchant_prefixes_name_ships_only_where_the_article_speaks_of_ships():
     ],
 )
 def test_ships_the_text_names_after_a_prefix_or_a_warship_type_word(text, ships):
-    from transforms.entity_normalisation import _SHIP_WORDS
-
-    found = ships_in_text(text, bool(_SHIP_WORDS.search(text)))
+    found = ships_in_text(text, speaks_of_ships(text))
     assert [(ship.name, ship.bare) for ship in found] == ships
 
 

@@ -821,6 +821,11 @@ _SHIP_WORDS = re.compile(
 )
 
 
+def speaks_of_ships(text: str) -> bool:
+    """Whether a text writes a ship word, which makes "MV"/"MT" before a name a ship's prefix."""
+    return bool(_SHIP_WORDS.search(text))
+
+
 # Ships the text names that the tagger did not tag with their prefix ("from the MV Gibe", "the
 # Indian warship Mysore", "merchant vessel Gibe"): a prefix, or a ship's type word, then
 # capitalised words. Not "ship" or "carrier", which are also a verb and an airline or telecom.
@@ -1117,7 +1122,7 @@ def normalise_article(
             usable.append((mention, result))
         elif kept(mention.label):
             dropped[result.dropped_because] += 1
-    things = _named_things(usable, bool(_SHIP_WORDS.search(text)), text)
+    things = _named_things(usable, speaks_of_ships(text), text)
     for (mention, result), thing in zip(usable, things):
         if thing is not None:
             if not kept(thing.label):
