@@ -22,8 +22,12 @@ thread running that keeps the process from exiting
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import os
 import signal
+import tempfile
 import threading
 
 BATCH_LOCAL_RUNNER = "FnApiRunner"
@@ -94,6 +98,53 @@ def stop_requested() -> bool:
     return bool(_STOP_SIGNALS)
 
 
+# Worker start-up chatter of Beam's own worker module (`sdk_worker_main`, which runs as
+# `__main__`): "No semi_persistent_directory found: User registered objects ... may not be
+# effective" and the like are about staged main sessions, which newsbeam never uses (its
+# code is an installed package). Its errors still show.
+_WORKER_MODULE_LEVEL = {"__main__": "ERROR"}
+
+
+@contextlib.contextmanager
+def subprocess_worker_options(pipeline):
+    """Hand the log level to the worker processes of `--direct_running_mode multi_processing`.
+
+    Beam's FnApiRunner starts those workers with no pipeline options (they log
+    `Pipeline_options: {}`), so `--default_sdk_harness_log_level` never reaches them and
+    each prints about twenty INFO lines of its start-up into the run's output. Beam's
+    worker reads its options from the file named by `PIPELINE_OPTIONS_FILE` when that
+    is set (as its container boot sets it); for the run, that file holds the log level
+    (WARNING unless the flag says otherwise) and `--sdk_harness_log_level_overrides`.
+    What a worker logs before reading it (about three lines) still shows. Other runners,
+    and a `PIPELINE_OPTIONS_FILE` the user set, are left alone.
+    """
+    from apache_beam.options.pipeline_options import DirectOptions, WorkerOptions
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    options = pipeline.options
+    if (
+        not isinstance(pipeline.runner, FnApiRunner)
+        or options.view_as(DirectOptions).direct_running_mode != "multi_processing"
+        or "PIPELINE_OPTIONS_FILE" in os.environ
+    ):
+        yield
+        return
+    harness = options.view_as(WorkerOptions)
+    worker_options = {
+        "default_sdk_harness_log_level": harness.default_sdk_harness_log_level or "WARNING",
+        "sdk_harness_log_level_overrides": {**_WORKER_MODULE_LEVEL, **(harness.sdk_harness_log_level_overrides or {})},
+    }
+    with tempfile.TemporaryDirectory(prefix="newsbeam-worker-") as folder:
+        path = os.path.join(folder, "pipeline_options.json")
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump({"options": worker_options}, file)
+        os.environ["PIPELINE_OPTIONS_FILE"] = path
+        try:
+            yield
+        finally:
+            del os.environ["PIPELINE_OPTIONS_FILE"]
+
+
 def run_to_completion(pipeline):
     """Run the pipeline and wait for it; its result.
 
@@ -101,8 +152,9 @@ def run_to_completion(pipeline):
     in its own error, and with any sampling thread it left behind ended.
     """
     try:
-        result = pipeline.run()
-        result.wait_until_finish()
+        with subprocess_worker_options(pipeline):
+            result = pipeline.run()
+            result.wait_until_finish()
     except KeyboardInterrupt:
         stop_interrupted_state_sampler()
         raise

@@ -141,6 +141,21 @@ def test_rerun_into_the_same_directory_gives_the_same_content(seeds_run, tmp_pat
     assert articles(output).count("*").fetchall()[0][0] == 5
 
 
+def test_two_worker_processes_give_the_same_content_without_their_start_up_chatter(seeds_run, tmp_path):
+    """`--direct_running_mode multi_processing`: Beam starts its worker processes without
+    the run's options, and each printed about twenty INFO lines of its start-up; the run
+    hands them the log level (pipeline.runners.subprocess_worker_options)."""
+    output, _ = seeds_run
+    result = run_newsbeam(
+        "--output", str(tmp_path / "out"), "--direct_num_workers", "2", "--direct_running_mode", "multi_processing"
+    )
+    assert counts_of(result) == (5, 5, 0, "yes")
+    assert _content_without_ingest_time(tmp_path / "out") == _content_without_ingest_time(output)
+    assert "Load pipeline options from file" in result.stderr  # the workers read the run's options
+    for chatter in ("Pipeline_options: {}", "Control channel established", "semi_persistent_directory"):
+        assert chatter not in result.stderr, result.stderr
+
+
 def _content_without_ingest_time(output: pathlib.Path) -> dict[str, list]:
     """Every published file with its rows, minus ingested_at (the run's own clock)."""
     content = {}

@@ -1,0 +1,48 @@
+"""pipeline.runners: what a local run hands to Beam's worker processes."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+from pipeline.runners import subprocess_worker_options
+
+
+def _pipeline(*flags: str, runner=None) -> beam.Pipeline:
+    return beam.Pipeline(runner=runner or FnApiRunner(), options=PipelineOptions(list(flags)))
+
+
+def test_worker_processes_get_the_log_level_for_the_run_only(monkeypatch):
+    monkeypatch.delenv("PIPELINE_OPTIONS_FILE", raising=False)
+    pipeline = _pipeline(
+        "--direct_running_mode", "multi_processing", "--sdk_harness_log_level_overrides", '{"transforms": "INFO"}'
+    )
+    with subprocess_worker_options(pipeline):
+        path = os.environ["PIPELINE_OPTIONS_FILE"]
+        with open(path, encoding="utf-8") as file:
+            handed = json.load(file)["options"]
+    assert handed == {
+        "default_sdk_harness_log_level": "WARNING",
+        "sdk_harness_log_level_overrides": {"__main__": "ERROR", "transforms": "INFO"},
+    }
+    assert "PIPELINE_OPTIONS_FILE" not in os.environ and not os.path.exists(path)
+
+    debug = _pipeline("--direct_running_mode", "multi_processing", "--default_sdk_harness_log_level", "DEBUG")
+    with subprocess_worker_options(debug):
+        with open(os.environ["PIPELINE_OPTIONS_FILE"], encoding="utf-8") as file:
+            assert json.load(file)["options"]["default_sdk_harness_log_level"] == "DEBUG"
+
+
+def test_other_modes_and_a_users_own_options_file_are_left_alone(monkeypatch, tmp_path):
+    monkeypatch.delenv("PIPELINE_OPTIONS_FILE", raising=False)
+    with subprocess_worker_options(_pipeline()):  # in_memory: no worker processes
+        assert "PIPELINE_OPTIONS_FILE" not in os.environ
+    own = str(tmp_path / "mine.json")
+    monkeypatch.setenv("PIPELINE_OPTIONS_FILE", own)
+    with subprocess_worker_options(_pipeline("--direct_running_mode", "multi_processing")):
+        assert os.environ["PIPELINE_OPTIONS_FILE"] == own
+    assert os.environ["PIPELINE_OPTIONS_FILE"] == own
