@@ -103,6 +103,7 @@ def stop_requested() -> bool:
 # effective" and the like are about staged main sessions, which newsbeam never uses (its
 # code is an installed package). Its errors still show.
 _WORKER_MODULE_LEVEL = {"__main__": "ERROR"}
+WORKER_SET_UP_MODULE = "pipeline.worker_process"
 
 
 @contextlib.contextmanager
@@ -114,11 +115,13 @@ def subprocess_worker_options(pipeline):
     each prints about twenty INFO lines of its start-up into the run's output. Beam's
     worker reads its options from the file named by `PIPELINE_OPTIONS_FILE` when that
     is set (as its container boot sets it); for the run, that file holds the log level
-    (WARNING unless the flag says otherwise) and `--sdk_harness_log_level_overrides`.
-    What a worker logs before reading it (about three lines) still shows. Other runners,
-    and a `PIPELINE_OPTIONS_FILE` the user set, are left alone.
+    (WARNING unless the flag says otherwise), `--sdk_harness_log_level_overrides`, and
+    `pipeline.worker_process` among the `beam_plugins` the worker imports (it makes a
+    Ctrl-C end the worker quietly). What a worker logs before reading it (about three
+    lines) still shows. Other runners, and a `PIPELINE_OPTIONS_FILE` the user set, are
+    left alone.
     """
-    from apache_beam.options.pipeline_options import DirectOptions, WorkerOptions
+    from apache_beam.options.pipeline_options import DirectOptions, SetupOptions, WorkerOptions
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
     options = pipeline.options
@@ -133,6 +136,7 @@ def subprocess_worker_options(pipeline):
     worker_options = {
         "default_sdk_harness_log_level": harness.default_sdk_harness_log_level or "WARNING",
         "sdk_harness_log_level_overrides": {**_WORKER_MODULE_LEVEL, **(harness.sdk_harness_log_level_overrides or {})},
+        "beam_plugins": [*(options.view_as(SetupOptions).beam_plugins or []), WORKER_SET_UP_MODULE],
     }
     with tempfile.TemporaryDirectory(prefix="newsbeam-worker-") as folder:
         path = os.path.join(folder, "pipeline_options.json")

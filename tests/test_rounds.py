@@ -47,10 +47,14 @@ def _no_run_outlives_its_test():
 class RunningNewsbeam:
     """`newsbeam run ...` in the background, its stderr collected line by line."""
 
-    def __init__(self, *args: str):
+    def __init__(self, *args: str, own_process_group: bool = False):
+        # own_process_group: as a terminal runs a command, so that ctrl_c() reaches every
+        # process of the run (Beam's worker processes too), not the command alone.
         self.process = subprocess.Popen(
-            [NEWSBEAM, "run", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [NEWSBEAM, "run", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=own_process_group,
         )
+        self._own_process_group = own_process_group
         _STARTED.append(self.process)
         self.lines: list[str] = []
         self._stdout: list[str] = []
@@ -82,6 +86,12 @@ class RunningNewsbeam:
             return sum(int(count) for line in self.lines for count in _NEW_FILES.findall(line))
 
         self._wait_until(lambda: files_read() >= total, f"read {total} files", timeout)
+
+    def ctrl_c(self) -> None:
+        if self._own_process_group:
+            os.killpg(self.process.pid, signal.SIGINT)
+        else:
+            self.process.send_signal(signal.SIGINT)
 
     def finish(self, timeout: float = 240) -> tuple[int, str, str]:
         """Exit code, stdout and stderr; a process that does not end fails the test, not hangs it."""
@@ -305,6 +315,29 @@ def test_ctrl_c_in_a_batch_run_stops_it_in_one_line_with_nothing_published(tmp_p
     assert "counts:" not in stdout
     assert not output.exists() or not list(output.glob("event_id=*/**/*.parquet"))
     assert not output.exists() or not [p for p in output.iterdir() if p.name.startswith(".staging-")]
+
+
+def test_ctrl_c_in_a_multi_process_run_stops_its_workers_quietly(tmp_path):
+    """A terminal's Ctrl-C reaches Beam's worker processes too; each used to print the
+    traceback of its own KeyboardInterrupt (pipeline/worker_process.py)."""
+    reprints = require_shared(SHARED / "data" / "reprints" / "reprints.dev.jsonl.gz")
+    output = tmp_path / "out"
+    run = RunningNewsbeam(
+        "--input", str(reprints), "--output", str(output),
+        "--direct_num_workers", "2", "--direct_running_mode", "multi_processing",
+        own_process_group=True,
+    )
+    run.wait_for("Load pipeline options from file")  # a worker is up
+    time.sleep(5)
+    run.ctrl_c()
+    code, stdout, stderr = run.finish()
+
+    assert code == 130, stderr[-4000:]
+    assert "newsbeam: interrupted; nothing of this run was published" in stderr
+    for noise in ("Traceback", "KeyboardInterrupt", "Aborting", "exited with return code"):
+        assert noise not in stderr, stderr[-4000:]
+    assert "counts:" not in stdout
+    assert not output.exists() or not list(output.glob("event_id=*/**/*.parquet"))
 
 
 def test_after_a_requested_stop_only_beams_reports_of_it_are_dropped(monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 
@@ -9,7 +10,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-from pipeline.runners import subprocess_worker_options
+from pipeline.runners import WORKER_SET_UP_MODULE, subprocess_worker_options
 
 
 def _pipeline(*flags: str, runner=None) -> beam.Pipeline:
@@ -28,7 +29,9 @@ def test_worker_processes_get_the_log_level_for_the_run_only(monkeypatch):
     assert handed == {
         "default_sdk_harness_log_level": "WARNING",
         "sdk_harness_log_level_overrides": {"__main__": "ERROR", "transforms": "INFO"},
+        "beam_plugins": [WORKER_SET_UP_MODULE],
     }
+    assert importlib.util.find_spec(WORKER_SET_UP_MODULE)  # the worker can import it (not here: it sets SIGINT)
     assert "PIPELINE_OPTIONS_FILE" not in os.environ and not os.path.exists(path)
 
     debug = _pipeline("--direct_running_mode", "multi_processing", "--default_sdk_harness_log_level", "DEBUG")

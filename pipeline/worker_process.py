@@ -1,0 +1,28 @@
+"""Set-up of the worker processes Beam starts for a multi-process local run.
+
+`--direct_running_mode multi_processing` runs stages in processes Beam starts
+itself, in the terminal's process group, so a Ctrl-C reaches them as well as
+the `newsbeam run` that decides what an interrupt means. Each worker used to
+die of its own KeyboardInterrupt and print its traceback over newsbeam's
+one-line message. A worker now leaves at once, quietly, on SIGINT: the run
+stops on the same Ctrl-C and publishes nothing. Not by ignoring SIGINT and
+waiting for the run to close the worker: that lets the worker's interpreter
+shut down under a bundle thread still inside spaCy's BLIS, which sometimes
+aborts ("libblis: Aborting.").
+
+Beam imports this module in each worker at start-up, because
+`pipeline.runners.subprocess_worker_options` lists it in the workers'
+`beam_plugins`; nothing else imports it.
+"""
+
+import os
+import signal
+
+
+def _leave_quietly(signum, frame):
+    # Exit status 0: a non-zero one makes the run's watcher thread raise "Worker subprocess
+    # exited with return code ...", noise beside the run's own report of the interrupt.
+    os._exit(0)
+
+
+signal.signal(signal.SIGINT, _leave_quietly)
