@@ -15,7 +15,9 @@ Short names Beam 2.77 does not know (`DaskRunner`) map to their class paths.
 Stopping a local run (Ctrl-C or SIGTERM) is handled here too, because the
 in-process engine makes it awkward: it re-raises the interrupt of a step as
 its own error and logs it with a traceback (`interrupt_on_stop_signals`,
-`run_to_completion`, `WithoutInterruptTracebacks`), and it can leave a sampling
+`run_to_completion`, `WithoutInterruptTracebacks`; `stop_requested` knows of a
+signal as soon as it arrives, since the engine's threads can meet its
+consequences before the main thread has run its handler), and it can leave a sampling
 thread running that keeps the process from exiting
 (`stop_interrupted_state_sampler`, which `run_to_completion` calls).
 """
@@ -72,6 +74,9 @@ def stop_interrupted_state_sampler() -> bool:
 
 
 _STOP_SIGNALS: list[int] = []
+# Read end of the pipe Python's C-level signal handler writes each signal number to the
+# moment the signal arrives (`signal.set_wakeup_fd`), before the Python handler runs.
+_SIGNALS_ARRIVED: int | None = None
 
 
 def _raise_interrupt(signum, frame):
@@ -89,12 +94,31 @@ def interrupt_on_stop_signals() -> None:
     started the process with SIGINT ignored (a background job), as the local
     streaming loop always was.
     """
+    global _SIGNALS_ARRIVED
     signal.signal(signal.SIGTERM, _raise_interrupt)
     signal.signal(signal.SIGINT, _raise_interrupt)
+    if _SIGNALS_ARRIVED is None:
+        read_end, write_end = os.pipe()
+        os.set_blocking(read_end, False)
+        os.set_blocking(write_end, False)
+        signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+        _SIGNALS_ARRIVED = read_end
     threading.excepthook = _quiet_after_stop
 
 
 def stop_requested() -> bool:
+    """Whether a stop signal has arrived, also before the main thread has run its handler.
+
+    Python runs signal handlers in the main thread only, at its next instruction; an
+    engine thread can meet the consequences of the same Ctrl-C first (a worker process
+    that the signal already ended, its broken stream). The wakeup pipe says at once.
+    """
+    if not _STOP_SIGNALS and _SIGNALS_ARRIVED is not None:
+        try:
+            arrived = os.read(_SIGNALS_ARRIVED, 256)
+        except BlockingIOError:  # nothing arrived
+            arrived = b""
+        _STOP_SIGNALS.extend(n for n in arrived if n in (signal.SIGINT, signal.SIGTERM))
     return bool(_STOP_SIGNALS)
 
 

@@ -4,8 +4,8 @@
 itself, in the terminal's process group, so a Ctrl-C reaches them as well as
 the `newsbeam run` that decides what an interrupt means. Each worker used to
 die of its own KeyboardInterrupt and print its traceback over newsbeam's
-one-line message. A worker now leaves at once, quietly, on SIGINT: the run
-stops on the same Ctrl-C and publishes nothing. Not by ignoring SIGINT and
+one-line message. A worker now leaves at once, quietly, on SIGINT or SIGTERM:
+the run stops on the same signal and publishes nothing. Not by ignoring SIGINT and
 waiting for the run to close the worker: that lets the worker's interpreter
 shut down under a bundle thread still inside spaCy's BLIS, which sometimes
 aborts ("libblis: Aborting.").
@@ -25,4 +25,7 @@ def _leave_quietly(signum, frame):
     os._exit(0)
 
 
+# SIGTERM too: a service manager stops the run's whole process group with it, and the
+# default action would end the worker before the run has seen the same signal.
 signal.signal(signal.SIGINT, _leave_quietly)
+signal.signal(signal.SIGTERM, _leave_quietly)

@@ -48,7 +48,7 @@ class RunningNewsbeam:
     """`newsbeam run ...` in the background, its stderr collected line by line."""
 
     def __init__(self, *args: str, own_process_group: bool = False):
-        # own_process_group: as a terminal runs a command, so that ctrl_c() reaches every
+        # own_process_group: as a terminal runs a command, so that stop() reaches every
         # process of the run (Beam's worker processes too), not the command alone.
         self.process = subprocess.Popen(
             [NEWSBEAM, "run", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -87,11 +87,12 @@ class RunningNewsbeam:
 
         self._wait_until(lambda: files_read() >= total, f"read {total} files", timeout)
 
-    def ctrl_c(self) -> None:
+    def stop(self, signum: int = signal.SIGINT) -> None:
+        """Ctrl-C (or a service manager's SIGTERM): to the whole group when the run has its own."""
         if self._own_process_group:
-            os.killpg(self.process.pid, signal.SIGINT)
+            os.killpg(self.process.pid, signum)
         else:
-            self.process.send_signal(signal.SIGINT)
+            self.process.send_signal(signum)
 
     def finish(self, timeout: float = 240) -> tuple[int, str, str]:
         """Exit code, stdout and stderr; a process that does not end fails the test, not hangs it."""
@@ -317,9 +318,12 @@ def test_ctrl_c_in_a_batch_run_stops_it_in_one_line_with_nothing_published(tmp_p
     assert not output.exists() or not [p for p in output.iterdir() if p.name.startswith(".staging-")]
 
 
-def test_ctrl_c_in_a_multi_process_run_stops_its_workers_quietly(tmp_path):
-    """A terminal's Ctrl-C reaches Beam's worker processes too; each used to print the
-    traceback of its own KeyboardInterrupt (pipeline/worker_process.py)."""
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
+def test_stopping_a_multi_process_run_stops_its_workers_quietly(tmp_path, signum):
+    """A terminal's Ctrl-C (a service manager's SIGTERM) reaches Beam's worker processes
+    too; each used to print the traceback of its own KeyboardInterrupt, or to die before
+    the run saw the signal, which then reported the broken streams
+    (pipeline/worker_process.py, runners.stop_requested)."""
     reprints = require_shared(SHARED / "data" / "reprints" / "reprints.dev.jsonl.gz")
     output = tmp_path / "out"
     run = RunningNewsbeam(
@@ -329,12 +333,12 @@ def test_ctrl_c_in_a_multi_process_run_stops_its_workers_quietly(tmp_path):
     )
     run.wait_for("Load pipeline options from file")  # a worker is up
     time.sleep(5)
-    run.ctrl_c()
+    run.stop(signum)
     code, stdout, stderr = run.finish()
 
     assert code == 130, stderr[-4000:]
     assert "newsbeam: interrupted; nothing of this run was published" in stderr
-    for noise in ("Traceback", "KeyboardInterrupt", "Aborting", "exited with return code"):
+    for noise in ("Traceback", "KeyboardInterrupt", "Aborting", "exited with return code", "ERROR"):
         assert noise not in stderr, stderr[-4000:]
     assert "counts:" not in stdout
     assert not output.exists() or not list(output.glob("event_id=*/**/*.parquet"))

@@ -49,3 +49,42 @@ def test_other_modes_and_a_users_own_options_file_are_left_alone(monkeypatch, tm
     with subprocess_worker_options(_pipeline("--direct_running_mode", "multi_processing")):
         assert os.environ["PIPELINE_OPTIONS_FILE"] == own
     assert os.environ["PIPELINE_OPTIONS_FILE"] == own
+
+
+_SIGNAL_BEFORE_ITS_HANDLER = """
+import os, signal, threading, time
+from pipeline import runners
+
+runners.interrupt_on_stop_signals()
+seen = []
+masked = threading.Event()
+def engine_thread():
+    masked.wait()
+    os.kill(os.getpid(), signal.SIGTERM)  # the main thread blocks it: delivered here
+    time.sleep(0.5)
+    # The main thread waits in join() and runs no handler before this thread ends.
+    seen.append((list(runners._STOP_SIGNALS), runners.stop_requested()))
+thread = threading.Thread(target=engine_thread)
+thread.start()  # before the mask, so it does not inherit it
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+masked.set()
+try:
+    thread.join()
+    time.sleep(1)
+    print("no interrupt")
+except KeyboardInterrupt:
+    print(seen)
+"""
+
+
+def test_an_engine_thread_sees_a_stop_before_the_main_thread_has_handled_it():
+    """A signal the main thread has not yet handled (Python runs handlers there only)
+    already counts as a stop in another thread, through the wakeup pipe."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", _SIGNAL_BEFORE_ITS_HANDLER], capture_output=True, text=True, timeout=60
+    )
+    # The handler had recorded nothing yet, and it is a stop all the same.
+    assert result.stdout.strip() == "[([], True)]", result.stdout + result.stderr
