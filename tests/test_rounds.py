@@ -181,7 +181,7 @@ def test_watched_folder_rounds_carry_copies_and_events_and_stop_cleanly_on_ctrl_
     _drop_into(inbox, FIXTURES / "reprint" / "reprint_of_seed_000.jsonl", "reprint_again.jsonl")
     run.wait_for_files_read(len(seeds) + 2)
     time.sleep(1.5)  # let a round with nothing new go by, then stop it as a user would
-    run.process.send_signal(signal.SIGINT)
+    run.stop()
     code, stdout, stderr = run.finish()
 
     assert code == 130, stderr[-4000:]
@@ -219,7 +219,7 @@ def test_an_interrupted_round_publishes_nothing_and_is_done_again(tmp_path):
     run = RunningNewsbeam(*args)
     run.wait_for("streaming in rounds")
     time.sleep(2)  # inside round 1: the model is loading or the pipeline running
-    run.process.send_signal(signal.SIGINT)
+    run.stop()
     code, _, stderr = run.finish()
     assert code == 130, stderr[-4000:]
     assert not output.exists() or not [p for p in output.iterdir() if p.name.startswith(".staging-")]
@@ -306,7 +306,7 @@ def test_ctrl_c_in_a_batch_run_stops_it_in_one_line_with_nothing_published(tmp_p
     run = RunningNewsbeam("--input", str(reprints), "--output", str(output))
     run.wait_for("newsbeam: run ")
     time.sleep(5)  # building the graph or running it
-    run.process.send_signal(signal.SIGINT)
+    run.stop()
     code, stdout, stderr = run.finish()
 
     assert code == 130, stderr[-4000:]

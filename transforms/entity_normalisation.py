@@ -953,8 +953,6 @@ def _resolve_partial(
     return None
 
 
-
-
 def _trim_headline_run_ons(
     cleaned: list[tuple[str, str, str, bool]], on_headline_lines: list[bool]
 ) -> list[tuple[str, str, str, bool]]:
