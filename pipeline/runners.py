@@ -79,9 +79,48 @@ _STOP_SIGNALS: list[int] = []
 _SIGNALS_ARRIVED: int | None = None
 
 
+# The folder where the worker processes of the current multi-process run write their
+# process ids (pipeline/worker_process.py), while that run lasts.
+_WORKER_PIDS_FOLDER: str | None = None
+WORKER_PIDS_VARIABLE = "NEWSBEAM_WORKER_PIDS"
+
+
 def _raise_interrupt(signum, frame):
     _STOP_SIGNALS.append(signum)
+    forward_to_workers(signum)
     raise KeyboardInterrupt
+
+
+def forward_to_workers(signum: int) -> int:
+    """Send a stop signal on to the worker processes of the current run; how many got it.
+
+    A terminal's Ctrl-C reaches the whole process group, but `kill PID`, `docker stop`
+    or a supervisor signal the run alone. Its workers would then only see their streams
+    close and shut down under a bundle thread still inside spaCy's BLIS ("libblis:
+    Aborting."). With the signal they leave at once, quietly. Only processes of the
+    run's own process group: an id a finished worker left behind cannot reach another
+    program that got the same number since.
+    """
+    folder = _WORKER_PIDS_FOLDER
+    if folder is None:
+        return 0
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    reached = 0
+    for name in names:
+        if not (name.endswith(".pid") and name[:-4].isdigit()):
+            continue
+        pid = int(name[:-4])
+        try:
+            if os.getpgid(pid) != os.getpgrp():
+                continue
+            os.kill(pid, signum)
+            reached += 1
+        except (ProcessLookupError, PermissionError):  # already gone
+            continue
+    return reached
 
 
 def interrupt_on_stop_signals() -> None:
@@ -141,8 +180,9 @@ def subprocess_worker_options(pipeline):
     is set (as its container boot sets it); for the run, that file holds the log level
     (WARNING unless the flag says otherwise), `--sdk_harness_log_level_overrides`, and
     `pipeline.worker_process` among the `beam_plugins` the worker imports (it makes a
-    Ctrl-C end the worker quietly). What a worker logs before reading it (about three
-    lines) still shows. Other runners, and a `PIPELINE_OPTIONS_FILE` the user set, are
+    stop signal end the worker quietly, and registers the worker's process id in the
+    folder `NEWSBEAM_WORKER_PIDS` names, for `forward_to_workers`). What a worker logs
+    before reading it (about three lines) still shows. Other runners, and a `PIPELINE_OPTIONS_FILE` the user set, are
     left alone.
     """
     from apache_beam.options.pipeline_options import DirectOptions, SetupOptions, WorkerOptions
@@ -162,15 +202,22 @@ def subprocess_worker_options(pipeline):
         "sdk_harness_log_level_overrides": {**_WORKER_MODULE_LEVEL, **(harness.sdk_harness_log_level_overrides or {})},
         "beam_plugins": [*(options.view_as(SetupOptions).beam_plugins or []), WORKER_SET_UP_MODULE],
     }
+    global _WORKER_PIDS_FOLDER
     with tempfile.TemporaryDirectory(prefix="newsbeam-worker-") as folder:
         path = os.path.join(folder, "pipeline_options.json")
         with open(path, "w", encoding="utf-8") as file:
             json.dump({"options": worker_options}, file)
+        pids = os.path.join(folder, "pids")
+        os.mkdir(pids)
         os.environ["PIPELINE_OPTIONS_FILE"] = path
+        os.environ[WORKER_PIDS_VARIABLE] = pids
+        _WORKER_PIDS_FOLDER = pids
         try:
             yield
         finally:
+            _WORKER_PIDS_FOLDER = None
             del os.environ["PIPELINE_OPTIONS_FILE"]
+            del os.environ[WORKER_PIDS_VARIABLE]
 
 
 def run_to_completion(pipeline):

@@ -10,6 +10,13 @@ waiting for the run to close the worker: that lets the worker's interpreter
 shut down under a bundle thread still inside spaCy's BLIS, which sometimes
 aborts ("libblis: Aborting.").
 
+A signal sent to the run alone (`kill PID`, `docker stop`, a supervisor that
+signals its child only) does not reach the workers: the run closed their
+streams and each shut down under its bundle thread, which is the same BLIS
+abort. So each worker also writes its process id into the folder the run names
+in `NEWSBEAM_WORKER_PIDS`, and the run forwards a stop signal to every worker
+listed there (`pipeline.runners`).
+
 Beam imports this module in each worker at start-up, because
 `pipeline.runners.subprocess_worker_options` lists it in the workers'
 `beam_plugins`; nothing else imports it.
@@ -29,3 +36,9 @@ def _leave_quietly(signum, frame):
 # default action would end the worker before the run has seen the same signal.
 signal.signal(signal.SIGINT, _leave_quietly)
 signal.signal(signal.SIGTERM, _leave_quietly)
+
+_PIDS_FOLDER = os.environ.get("NEWSBEAM_WORKER_PIDS")
+if _PIDS_FOLDER:
+    # After the handlers: a worker the run can signal leaves quietly.
+    with open(os.path.join(_PIDS_FOLDER, f"{os.getpid()}.pid"), "x", encoding="ascii"):
+        pass

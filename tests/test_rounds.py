@@ -87,9 +87,10 @@ class RunningNewsbeam:
 
         self._wait_until(lambda: files_read() >= total, f"read {total} files", timeout)
 
-    def stop(self, signum: int = signal.SIGINT) -> None:
-        """Ctrl-C (or a service manager's SIGTERM): to the whole group when the run has its own."""
-        if self._own_process_group:
+    def stop(self, signum: int = signal.SIGINT, run_only: bool = False) -> None:
+        """Ctrl-C (or a service manager's SIGTERM): to the whole group when the run has its
+        own, unless `run_only` (`kill PID`, `docker stop`: the command alone)."""
+        if self._own_process_group and not run_only:
             os.killpg(self.process.pid, signum)
         else:
             self.process.send_signal(signum)
@@ -318,12 +319,18 @@ def test_ctrl_c_in_a_batch_run_stops_it_in_one_line_with_nothing_published(tmp_p
     assert not output.exists() or not [p for p in output.iterdir() if p.name.startswith(".staging-")]
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl_c", "sigterm"])
-def test_stopping_a_multi_process_run_stops_its_workers_quietly(tmp_path, signum):
+@pytest.mark.parametrize(
+    "signum, run_only",
+    [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGTERM, True)],
+    ids=["ctrl_c", "sigterm", "sigterm_to_the_run_only"],
+)
+def test_stopping_a_multi_process_run_stops_its_workers_quietly(tmp_path, signum, run_only):
     """A terminal's Ctrl-C (a service manager's SIGTERM) reaches Beam's worker processes
     too; each used to print the traceback of its own KeyboardInterrupt, or to die before
     the run saw the signal, which then reported the broken streams
-    (pipeline/worker_process.py, runners.stop_requested)."""
+    (pipeline/worker_process.py, runners.stop_requested). A signal to the run alone
+    reaches them through the run (runners.forward_to_workers); before, they shut down
+    under a bundle thread inside BLIS, and some printed "libblis: Aborting."."""
     reprints = require_shared(SHARED / "data" / "reprints" / "reprints.dev.jsonl.gz")
     output = tmp_path / "out"
     run = RunningNewsbeam(
@@ -333,7 +340,7 @@ def test_stopping_a_multi_process_run_stops_its_workers_quietly(tmp_path, signum
     )
     run.wait_for("Load pipeline options from file")  # a worker is up
     time.sleep(5)
-    run.stop(signum)
+    run.stop(signum, run_only=run_only)
     code, stdout, stderr = run.finish()
 
     assert code == 130, stderr[-4000:]
@@ -342,6 +349,21 @@ def test_stopping_a_multi_process_run_stops_its_workers_quietly(tmp_path, signum
         assert noise not in stderr, stderr[-4000:]
     assert "counts:" not in stdout
     assert not output.exists() or not list(output.glob("event_id=*/**/*.parquet"))
+    _assert_group_ends(run.process.pid)
+
+
+def _assert_group_ends(group: int, timeout: float = 30) -> None:
+    """No process of the run's group (its workers) outlives it."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        if time.time() > deadline:
+            os.killpg(group, signal.SIGKILL)
+            pytest.fail("a worker process outlived the stopped run")
+        time.sleep(0.2)
 
 
 def test_after_a_requested_stop_only_beams_reports_of_it_are_dropped(monkeypatch):

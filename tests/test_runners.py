@@ -10,7 +10,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-from pipeline.runners import WORKER_SET_UP_MODULE, subprocess_worker_options
+from pipeline.runners import WORKER_PIDS_VARIABLE, WORKER_SET_UP_MODULE, subprocess_worker_options
 
 
 def _pipeline(*flags: str, runner=None) -> beam.Pipeline:
@@ -26,6 +26,8 @@ def test_worker_processes_get_the_log_level_for_the_run_only(monkeypatch):
         path = os.environ["PIPELINE_OPTIONS_FILE"]
         with open(path, encoding="utf-8") as file:
             handed = json.load(file)["options"]
+        pids = os.environ[WORKER_PIDS_VARIABLE]  # where the workers register, for a forwarded stop
+        assert os.path.isdir(pids) and not os.listdir(pids)
     assert handed == {
         "default_sdk_harness_log_level": "WARNING",
         "sdk_harness_log_level_overrides": {"__main__": "ERROR", "transforms": "INFO"},
@@ -33,6 +35,7 @@ def test_worker_processes_get_the_log_level_for_the_run_only(monkeypatch):
     }
     assert importlib.util.find_spec(WORKER_SET_UP_MODULE)  # the worker can import it (not here: it sets SIGINT)
     assert "PIPELINE_OPTIONS_FILE" not in os.environ and not os.path.exists(path)
+    assert WORKER_PIDS_VARIABLE not in os.environ and not os.path.exists(pids)
 
     debug = _pipeline("--direct_running_mode", "multi_processing", "--default_sdk_harness_log_level", "DEBUG")
     with subprocess_worker_options(debug):
@@ -43,7 +46,7 @@ def test_worker_processes_get_the_log_level_for_the_run_only(monkeypatch):
 def test_other_modes_and_a_users_own_options_file_are_left_alone(monkeypatch, tmp_path):
     monkeypatch.delenv("PIPELINE_OPTIONS_FILE", raising=False)
     with subprocess_worker_options(_pipeline()):  # in_memory: no worker processes
-        assert "PIPELINE_OPTIONS_FILE" not in os.environ
+        assert "PIPELINE_OPTIONS_FILE" not in os.environ and WORKER_PIDS_VARIABLE not in os.environ
     own = str(tmp_path / "mine.json")
     monkeypatch.setenv("PIPELINE_OPTIONS_FILE", own)
     with subprocess_worker_options(_pipeline("--direct_running_mode", "multi_processing")):
@@ -88,3 +91,48 @@ def test_an_engine_thread_sees_a_stop_before_the_main_thread_has_handled_it():
     )
     # The handler had recorded nothing yet, and it is a stop all the same.
     assert result.stdout.strip() == "[([], True)]", result.stdout + result.stderr
+
+
+_WORKER = """
+import time
+import pipeline.worker_process  # as Beam imports it in a worker: handlers, then the id written
+print("up", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_stop_sent_to_the_run_alone_reaches_its_workers(monkeypatch, tmp_path):
+    """`kill PID` or `docker stop` signal the run only; it forwards the stop to the worker
+    processes that registered (pipeline/worker_process.py), and they leave quietly (status
+    0). An id of a process outside the run's process group is not signalled."""
+    import signal
+    import subprocess
+    import sys
+
+    from pipeline import runners
+
+    folder = tmp_path / "pids"
+    folder.mkdir()
+    environment = {**os.environ, runners.WORKER_PIDS_VARIABLE: str(folder)}
+    workers = [
+        subprocess.Popen([sys.executable, "-c", _WORKER], env=environment, stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    stranger = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+    try:
+        for worker in workers:
+            assert worker.stdout.readline() == "up\n"
+        assert sorted(p.name for p in folder.iterdir()) == sorted(f"{w.pid}.pid" for w in workers)
+        (folder / f"{stranger.pid}.pid").touch()  # e.g. an old id another program got since
+        (folder / "notes.txt").touch()
+
+        assert runners.forward_to_workers(signal.SIGTERM) == 0  # no run going on
+        monkeypatch.setattr(runners, "_WORKER_PIDS_FOLDER", str(folder))
+        assert runners.forward_to_workers(signal.SIGTERM) == 2
+
+        assert [worker.wait(timeout=30) for worker in workers] == [0, 0]
+        assert stranger.poll() is None
+    finally:
+        for process in (*workers, stranger):
+            process.kill()
+            process.wait()
