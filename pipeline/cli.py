@@ -3,7 +3,7 @@
     newsbeam run                                  # the bundled sample into ./out
     newsbeam run --input 'dumps/**/*.jsonl' --output out [--config configs/default.yaml]
     newsbeam run --feed http://127.0.0.1:8000/feed.xml --output out --allow-private-network
-    newsbeam run --input ... --output gs://BUCKET/news --runner DataflowRunner --project P \
+    newsbeam run --input ... --output gs://BUCKET/news --runner DataflowRunner --project P \\
         --region europe-west1 --temp_location gs://BUCKET/tmp --sdk_container_image IMAGE
     newsbeam eval dedup --data reprints.jsonl.gz
     newsbeam eval events --data ecbplus_events.jsonl.gz

@@ -32,7 +32,7 @@ Everything else — Dask bags, the
 `dask.distributed` client, `--dask_client_address` and the other DaskOptions —
 is Beam's own runner, unchanged. `newsbeam run --runner DaskRunner` uses it.
 
-    newsbeam run --input 'dumps/*.jsonl' --output out \
+    newsbeam run --input 'dumps/*.jsonl' --output out \\
         --runner DaskRunner --dask_client_address 127.0.0.1:8786
 """
 

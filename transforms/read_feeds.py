@@ -70,7 +70,7 @@ date and its content both change).
 Command lines:
     newsbeam run --feed https://example.com/rss.xml --output out/
     newsbeam run --config configs/feeds.example.yaml --streaming --output out/
-    newsbeam run --config configs/feeds.example.yaml --runner DataflowRunner \
+    newsbeam run --config configs/feeds.example.yaml --runner DataflowRunner \\
         --project P --region R --temp_location gs://B/tmp --output gs://B/out
 """
 
