@@ -182,8 +182,8 @@ def subprocess_worker_options(pipeline):
     `pipeline.worker_process` among the `beam_plugins` the worker imports (it makes a
     stop signal end the worker quietly, and registers the worker's process id in the
     folder `NEWSBEAM_WORKER_PIDS` names, for `forward_to_workers`). What a worker logs
-    before reading it (about three lines) still shows. Other runners, and a `PIPELINE_OPTIONS_FILE` the user set, are
-    left alone.
+    before reading it (about three lines) still shows. Other runners, and a
+    `PIPELINE_OPTIONS_FILE` the user set, are left alone.
     """
     from apache_beam.options.pipeline_options import DirectOptions, SetupOptions, WorkerOptions
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner

@@ -12,8 +12,8 @@ aborts ("libblis: Aborting.").
 
 A signal sent to the run alone (`kill PID`, `docker stop`, a supervisor that
 signals its child only) does not reach the workers: the run closed their
-streams and each shut down under its bundle thread, which is the same BLIS
-abort. So each worker also writes its process id into the folder the run names
+streams and each shut down under its bundle thread, with the same risk of the
+BLIS abort. So each worker also writes its process id into the folder the run names
 in `NEWSBEAM_WORKER_PIDS`, and the run forwards a stop signal to every worker
 listed there (`pipeline.runners`).
 
