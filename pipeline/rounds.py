@@ -233,11 +233,14 @@ def run_rounds(
         manifest_path = join(output_dir, MANIFEST_NAME)
         if in_round and FileSystems.exists(manifest_path) and read_manifest(output_dir).get("round_tag") == round_tag:
             in_round = False  # stopped just after its publish step: the round is complete
-        print(
-            f"newsbeam: stopped after {rounds_done} round(s); "
-            + ("the round in progress was not published and will be done again" if in_round else "between rounds"),
-            file=sys.stderr,
+        # rounds_done counts the round in progress too (it is numbered before it starts).
+        where = (
+            f"stopped after {rounds_done - 1} round(s), in round {rounds_done}; "
+            "the round in progress was not published and will be done again"
+            if in_round
+            else f"stopped after {rounds_done} round(s), between rounds"
         )
+        print(f"newsbeam: {where}", file=sys.stderr)
         if in_round:
             cleanup_staging(output_dir, round_tag)
         interrupted = True

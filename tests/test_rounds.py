@@ -225,6 +225,7 @@ def test_an_interrupted_round_publishes_nothing_and_is_done_again(tmp_path):
     assert code == 130, stderr[-4000:]
     assert not output.exists() or not [p for p in output.iterdir() if p.name.startswith(".staging-")]
     if "the round in progress was not published" in stderr:  # the usual case: nothing of it is visible
+        assert "stopped after 0 round(s), in round 1;" in stderr, stderr[-4000:]
         assert not output.exists() or not list(output.glob("event_id=*/**/*.parquet"))
     else:  # the stop came during or after round 1's publish step, which holds it until done
         assert "between rounds" in stderr, stderr[-4000:]
