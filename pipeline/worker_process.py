@@ -25,6 +25,8 @@ Beam imports this module in each worker at start-up, because
 import os
 import signal
 
+from pipeline.runners import WORKER_PIDS_VARIABLE
+
 
 def _leave_quietly(signum, frame):
     # Exit status 0: a non-zero one makes the run's watcher thread raise "Worker subprocess
@@ -37,7 +39,7 @@ def _leave_quietly(signum, frame):
 signal.signal(signal.SIGINT, _leave_quietly)
 signal.signal(signal.SIGTERM, _leave_quietly)
 
-_PIDS_FOLDER = os.environ.get("NEWSBEAM_WORKER_PIDS")
+_PIDS_FOLDER = os.environ.get(WORKER_PIDS_VARIABLE)
 if _PIDS_FOLDER:
     # After the handlers: a worker the run can signal leaves quietly.
     with open(os.path.join(_PIDS_FOLDER, f"{os.getpid()}.pid"), "x", encoding="ascii"):
