@@ -1,4 +1,4 @@
-"""The `newsbeam` command.
+"""Commands:
 
     newsbeam run                                  # the bundled sample into ./out
     newsbeam run --input 'dumps/**/*.jsonl' --output out [--config configs/default.yaml]
@@ -9,8 +9,12 @@
     newsbeam eval events --data ecbplus_events.jsonl.gz
     newsbeam eval extract --data ../shared/data/article_extraction
     newsbeam sql out -c "select * from wire_copies"
+    newsbeam report out                           # out/_report/index.html
+    newsbeam dead-letters out                     # dead letters by step and reason
 
-Flags newsbeam does not know are Beam's and go to `PipelineOptions` unchanged.
+`newsbeam COMMAND --help` describes each command. Flags `newsbeam run` does not
+know go to Beam's `PipelineOptions` unchanged; a flag Beam does not know
+either is refused.
 """
 
 from __future__ import annotations
@@ -63,15 +67,68 @@ def _run_parser() -> argparse.ArgumentParser:
 
 def _count_input_files(patterns: Sequence[str]) -> int:
     """How many files the patterns match; a pattern matching nothing is an error."""
-    from apache_beam.io.filesystems import FileSystems
+    from transforms.read_files import match_pattern
 
-    if not patterns:
-        return 0
-    results = FileSystems.match(list(patterns))
-    for pattern, result in zip(patterns, results):
-        if not result.metadata_list:
+    paths = set()
+    for pattern in patterns:
+        matched = match_pattern(pattern)
+        if not matched:
             raise SystemExit(f"newsbeam: --input {pattern!r} matched no files")
-    return len({m.path for r in results for m in r.metadata_list})
+        paths.update(metadata.path for metadata in matched)
+    return len(paths)
+
+
+def _local_input(pattern: str) -> str:
+    """A local --input as the workers must see it: absolute, and a folder as everything under it.
+
+    Relative paths mean the launcher's working directory, which a Dask or Dataflow worker
+    does not share (a relative pattern there matched nothing, and the run reported 0 = 0 + 0);
+    a folder given alone means its files, as it does for a watched folder.
+    """
+    if "://" in pattern:
+        return pattern
+    absolute = os.path.abspath(os.path.expanduser(pattern))
+    return os.path.join(absolute, "**") if os.path.isdir(absolute) else absolute
+
+
+def _local_output(output: str) -> str:
+    return output if "://" in output else os.path.abspath(os.path.expanduser(output))
+
+
+def _unknown_flag(parser: argparse.ArgumentParser, beam_args: Sequence[str], runner: str) -> Optional[str]:
+    """Why the first argument neither newsbeam nor Beam knows is refused; None when all are known.
+
+    Beam only logs "Unparseable argument" and goes on, so a typo such as `--ouput DIR`
+    ran into the default ./out, replacing what it held, and an unquoted glob ran on its
+    first file alone (the shell had made the others stray arguments).
+    """
+    import difflib
+
+    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
+
+    from pipeline.runners import RUNNER_ALIASES
+
+    if runner == RUNNER_ALIASES["DaskRunner"]:
+        try:  # its options are defined with the runner
+            import apache_beam.runners.dask.dask_runner  # noqa: F401
+        except ImportError:
+            return None  # without the dask extra, building the runner says what is missing
+    beam_parser = _BeamArgumentParser(allow_abbrev=False)
+    for options_class in {str(c): c for c in PipelineOptions.__subclasses__()}.values():
+        options_class._add_argparse_args(beam_parser)
+    _, unknown = beam_parser.parse_known_args(list(beam_args))
+    if not unknown:
+        return None
+    first = unknown[0]
+    if not first.startswith("-"):
+        return (
+            f"unexpected argument {first!r}: quote a glob given to --input "
+            "('dumps/*.jsonl', newsbeam expands it), or repeat --input for each path"
+        )
+    name = first.split("=", 1)[0]
+    known = [option for each in (parser, beam_parser) for action in each._actions for option in action.option_strings]
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"unknown flag {name}" + (f" (did you mean {close[0]}?)" if close else "") + "; see newsbeam run --help"
 
 
 _INTERRUPTED = "newsbeam: interrupted; nothing of this run was published"
@@ -103,7 +160,8 @@ def _refuse_unwritable(output: str) -> bool:
 
 
 def run_command(argv: Sequence[str]) -> int:
-    args, beam_args = _run_parser().parse_known_args(argv)
+    parser = _run_parser()
+    args, beam_args = parser.parse_known_args(argv)
 
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
@@ -112,6 +170,7 @@ def run_command(argv: Sequence[str]) -> int:
     from pipeline.graph import Sources, build_pipeline
     from pipeline.progress import ProgressLine
     from pipeline.runners import (
+        BATCH_LOCAL_RUNNER,
         STREAMING_LOCAL_RUNNER,
         interrupt_on_stop_signals,
         resolve_runner,
@@ -137,29 +196,43 @@ def run_command(argv: Sequence[str]) -> int:
     standard = options.view_as(StandardOptions)
     streaming = bool(standard.streaming)
     standard.runner = resolve_runner(standard.runner, streaming)
+    refusal = _unknown_flag(parser, beam_args, standard.runner)
+    if refusal:
+        print(f"newsbeam run: {refusal}", file=sys.stderr)
+        return 2
 
-    local_streaming = streaming and standard.runner == STREAMING_LOCAL_RUNNER
+    # The in-process batch engine named for a streaming run is the local engine too: rounds.
+    local_streaming = streaming and standard.runner in (STREAMING_LOCAL_RUNNER, BATCH_LOCAL_RUNNER)
     if args.max_rounds is not None and not local_streaming:
         print("newsbeam: --max-rounds is for --streaming on the local runner", file=sys.stderr)
+        return 2
+    if args.max_rounds is not None and args.max_rounds < 1:
+        print(f"newsbeam: --max-rounds must be at least 1, not {args.max_rounds}", file=sys.stderr)
         return 2
     if local_streaming:
         # Beam 2.77's in-process runners cannot run an unbounded source (the
         # BundleBasedDirectRunner fails on PeriodicImpulse, the FnApiRunner runs
         # stage by stage): stream in bounded rounds instead (pipeline/rounds.py).
-        from pipeline.rounds import plan_rounds, run_rounds
-        from pipeline.runners import BATCH_LOCAL_RUNNER
+        from pipeline.rounds import plan_rounds, run_rounds, warn_unmatched
 
         standard.streaming = False
         standard.runner = BATCH_LOCAL_RUNNER
-        watched = list(args.input)  # no sample in streaming: watch what was asked for
+        # No sample in streaming: watch what was asked for (a folder: everything under it).
+        watched = [
+            os.path.join(pattern, "**") if "://" not in pattern and os.path.isdir(pattern) else pattern
+            for pattern in args.input
+        ]
         if not watched and not (feeds or config.feeds.sources):
             print("newsbeam: --streaming needs --input folders to watch or feeds to poll", file=sys.stderr)
             return 2
         plan = plan_rounds(config, feeds, bool(watched), args.max_rounds)
         if _refuse_unwritable(args.output):
             return 2
-        return run_rounds(args.output, options, config, watched, feeds, plan, f"{BATCH_LOCAL_RUNNER} rounds")
+        warn_unmatched(watched)
+        return run_rounds(args.output, options, config, watched, feeds, plan, BATCH_LOCAL_RUNNER)
 
+    inputs = [_local_input(pattern) for pattern in inputs]
+    output = _local_output(args.output)
     input_files = _count_input_files(inputs)
     run_id = uuid.uuid4().hex[:12]
     ingested_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
@@ -173,7 +246,7 @@ def run_command(argv: Sequence[str]) -> int:
     pipeline = beam.Pipeline(options=options)
     try:
         build_pipeline(
-            pipeline, Sources(tuple(inputs), feeds), args.output, config, run_id, ingested_at, streaming=streaming
+            pipeline, Sources(tuple(inputs), feeds), output, config, run_id, ingested_at, streaming=streaming
         )
     except ValueError as error:
         # Refusals found while building the graph, e.g. a --feed that is not http(s).
@@ -184,7 +257,7 @@ def run_command(argv: Sequence[str]) -> int:
         _discard_unrun(pipeline)
         print(_INTERRUPTED, file=sys.stderr)
         return 130
-    if _refuse_unwritable(args.output):
+    if _refuse_unwritable(output):
         _discard_unrun(pipeline)
         return 2
     try:
@@ -197,32 +270,49 @@ def run_command(argv: Sequence[str]) -> int:
         print(_INTERRUPTED, file=sys.stderr)
         return 130
     finally:
-        cleanup_staging(args.output, run_id)
+        cleanup_staging(output, run_id)
 
     if streaming:
         # An unbounded run that ended (drained, or bounded by run_for_s): the
         # totals of the windows it published.
-        manifest = windowed_manifest(args.output)
+        manifest = windowed_manifest(output)
         if manifest is None:
             print(f"newsbeam: run {run_id} published no window in {args.output}", file=sys.stderr)
             return 0
         verb, windows = "ended after", f"; {manifest['windows']} window(s)"
     else:
-        manifest = read_manifest(args.output)
+        manifest = read_manifest(output)
         if manifest.get("run_id") != run_id:
             print(f"newsbeam: the manifest in {args.output} is not this run's", file=sys.stderr)
             return 1
         verb, windows = "finished in", ""
-    counts = check_output(args.output, manifest)
+    counts = check_output(output, manifest)
     print(f"newsbeam: run {run_id} {verb} {time.monotonic() - started:.1f} s{windows}")
     print(format_counts(counts))
     return 0 if counts.conserved else 1
 
 
+EVAL_TASKS = {
+    "dedup": "syndicated copies on copy-group labels (../shared/data/reprints/)",
+    "events": "event grouping on event labels (ecbplus_events/, uci_news_stories/)",
+    "extract": "main-text extraction on HTML pages with their gold text (article_extraction/)",
+}
+
+
 def eval_command(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="newsbeam eval", description="Measure quality on labelled data.")
-    parser.add_argument("task", choices=["dedup", "events", "extract"])
-    args, rest = parser.parse_known_args(argv)
+    parser = argparse.ArgumentParser(
+        prog="newsbeam eval",
+        description="Measure quality on labelled data; prints one JSON line. "
+        + "; ".join(f"{task}: {what}" for task, what in EVAL_TASKS.items())
+        + ". `newsbeam eval TASK --help` lists a task's options.",
+        add_help=False,  # -h after the task is the task's own help
+    )
+    parser.add_argument("task", choices=list(EVAL_TASKS))
+    if not argv or argv[0] in {"-h", "--help"}:
+        parser.print_help(sys.stdout if argv else sys.stderr)
+        return 0 if argv else 2
+    args, rest = parser.parse_known_args(argv[:1])
+    rest = list(argv[1:])
     if args.task == "dedup":
         from pipeline.eval_dedup import main
     elif args.task == "events":
@@ -335,10 +425,14 @@ class _WithoutBeamGcpNotice(logging.Filter):
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in {"-h", "--help"} or argv[0] not in COMMANDS:
-        names = ", ".join(COMMANDS)
-        print(f"usage: newsbeam {{{names}}} ...\n\n{__doc__}", file=sys.stderr)
-        return 0 if argv and argv[0] in {"-h", "--help"} else 2
+    usage = f"usage: newsbeam {{{', '.join(COMMANDS)}}} ...\n\nRead, deduplicate, tag and group news into Parquet. {__doc__}"
+    if argv and argv[0] in {"-h", "--help"}:
+        print(usage)  # asked for: stdout, so that `newsbeam --help | less` works
+        return 0
+    if not argv or argv[0] not in COMMANDS:
+        unknown = f"newsbeam: unknown command {argv[0]!r}\n" if argv else ""
+        print(f"{unknown}{usage}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger().addFilter(_WithoutBeamGcpNotice())
     from pipeline.runners import WithoutInterruptTracebacks

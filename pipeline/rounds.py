@@ -92,17 +92,29 @@ def plan_rounds(config, feeds: Sequence[str], has_inputs: bool, max_rounds: Opti
     )
 
 
+def warn_unmatched(patterns: Sequence[str]) -> None:
+    """Say which watched patterns match nothing yet: a typo would otherwise wait in silence."""
+    from transforms.read_files import match_pattern
+
+    for pattern in patterns:
+        try:
+            empty = not match_pattern(pattern)
+        except Exception:  # a folder not there yet; list_new_files says so each round
+            empty = True
+        if empty:
+            print(f"newsbeam: --input {pattern!r} matches no file yet; watching it", file=sys.stderr)
+
+
 def list_new_files(patterns: Sequence[str], seen: dict, settle_s: float) -> tuple[list[str], dict]:
     """(paths to read this round, the next files state) under the watch rule."""
-    from apache_beam.io.filesystems import FileSystems
-
+    from transforms.read_files import match_pattern
     from transforms.watch_folders import new_files
 
     to_read, next_state = set(), {}
     now = time.time()
     for pattern in patterns:
         try:
-            listing = FileSystems.match([pattern])[0].metadata_list
+            listing = match_pattern(pattern)
         except Exception as error:  # a folder not there yet: keep its state, list it again next round
             _LOG.warning("cannot list %s: %s", pattern, error)
             next_state[pattern] = seen.get(pattern, {})
@@ -182,10 +194,12 @@ def run_rounds(
     )
     round_tag = None
     in_round = False
+    earlier_runs = FileSystems.exists(join(output_dir, MANIFEST_NAME))
     try:
         while plan.max_rounds is None or rounds_done < plan.max_rounds:
             tick = started + rounds_done * plan.interval_s
-            if plan.run_for_s is not None and tick - started >= plan.run_for_s:
+            # A round at the limit itself: what arrived in the last interval is read too.
+            if plan.run_for_s is not None and tick - started > plan.run_for_s:
                 break
             time.sleep(max(0.0, tick - time.time()))
             round_tag = f"{run_id}-{rounds_done:06d}"
@@ -252,7 +266,9 @@ def run_rounds(
         print(f"newsbeam: {nothing}", file=sys.stderr)
         return 130 if interrupted else 0
     counts = check_output(output_dir, read_manifest(output_dir))
-    print(f"newsbeam: {rounds_done} round(s) in {time.time() - started:.1f} s; totals over all rounds:")
+    finished = rounds_done - 1 if in_round else rounds_done  # an abandoned round is not counted
+    scope = f"all rounds in {output_dir}, earlier runs' included" if earlier_runs else "all rounds"
+    print(f"newsbeam: {finished} round(s) in {time.time() - started:.1f} s; totals over {scope}:")
     print(format_counts(counts))
     if not counts.conserved:
         return 1

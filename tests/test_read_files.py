@@ -19,7 +19,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from tests.conftest import BATCH_RUNNER, FIXTURES, SEEDS_DIR, SHARED, require_shared, seed_paths
 from transforms.dead_letters import METRICS_NAMESPACE
 from transforms.dump_parsing import split_date_marker
-from transforms.read_files import ReadConfig, ReadFileDumps
+from transforms.read_files import ReadConfig, ReadFileDumps, globstar_variants, match_pattern
 from transforms.schema import Article, DeadLetter, make_article_id
 
 UTC = dt.timezone.utc
@@ -142,6 +142,33 @@ def test_overlapping_patterns_read_each_file_once_and_empty_patterns_are_allowed
         equal_to([]),
     )
     assert records == 5
+
+
+@pytest.mark.parametrize(
+    "pattern, expected",
+    [
+        ("dumps/*.jsonl", ["dumps/*.jsonl"]),
+        ("dumps/**", ["dumps/**"]),
+        ("dumps/**/*.jsonl", ["dumps/**/*.jsonl", "dumps/*.jsonl"]),
+        ("**/*.txt", ["**/*.txt", "*.txt"]),
+        ("a/**/b/**/c.txt", ["a/**/b/**/c.txt", "a/**/b/c.txt", "a/b/**/c.txt", "a/b/c.txt"]),
+    ],
+)
+def test_each_globstar_slash_may_also_stand_for_no_folder(pattern, expected):
+    assert globstar_variants(pattern) == expected
+
+
+def test_a_globstar_pattern_reads_the_files_at_its_top_too(tmp_path):
+    """`dumps/**/*.txt` means the files under dumps/ at any depth, dumps/ itself included, as in bash."""
+    (tmp_path / "dumps" / "desk" / "day").mkdir(parents=True)
+    seeds = seed_paths()
+    for path, folder in zip(seeds, ["dumps", "dumps", "dumps/desk", "dumps/desk/day", "dumps/desk/day"]):
+        shutil.copy(path, tmp_path / folder / path.name)
+    pattern = str(tmp_path / "dumps" / "**" / "*.txt")
+    assert [m.path for m in match_pattern(pattern)] == sorted(
+        str(p) for p in (tmp_path / "dumps").rglob("*.txt")
+    )
+    assert run_read([pattern], keyed(article_key, SEED_DATES), equal_to([])) == 5
 
 
 def test_nothing_matched_gives_nothing(tmp_path):

@@ -232,10 +232,27 @@ def test_an_interrupted_round_publishes_nothing_and_is_done_again(tmp_path):
         assert check_output(str(output), read_manifest(str(output))).conserved
 
     # Either way, the next start completes the work: every file once, counts conserved.
+    published_before = (output / "_run.json").exists()
     code, stdout, stderr = RunningNewsbeam(*args, "--max-rounds", "1").finish()
     assert code == 0, stderr[-4000:]
     assert len(_rows(output)) == 5
     assert "conserved=yes" in stdout
+    assert "newsbeam: 1 round(s) in " in stdout, stdout
+    assert ("earlier runs' included" in stdout) == published_before, stdout
+
+    # Stopped in its first round over an output that holds earlier rounds: the summary
+    # counts the rounds this run finished (none) and says the totals include the earlier runs.
+    shutil.copy(FIXTURES / "reprint" / "reprint_of_seed_000.jsonl", inbox / "late.jsonl")
+    run = RunningNewsbeam(*args)
+    run.wait_for("streaming in rounds")
+    time.sleep(2)
+    run.stop()
+    code, stdout, stderr = run.finish()
+    assert code == 130, stderr[-4000:]
+    finished = re.search(r"stopped after (\d+) round\(s\)", stderr)
+    assert finished, stderr[-4000:]
+    assert f"newsbeam: {finished[1]} round(s) in " in stdout, stdout + stderr[-2000:]
+    assert "earlier runs' included" in stdout, stdout
 
 
 def test_max_rounds_is_refused_outside_local_streaming(tmp_path):

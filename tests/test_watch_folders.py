@@ -32,6 +32,16 @@ def test_a_settled_file_is_emitted_once():
     assert emit == []  # emitted paths are not read again, even if rewritten
 
 
+def test_a_read_file_that_changes_is_named_once_per_change(caplog):
+    _, seen = new_files(listing(("/d/a.jsonl", 10, 100.0)), {}, now=200.0, settle_s=5)
+    with caplog.at_level("WARNING", logger="transforms.watch_folders"):
+        emit, seen = new_files(listing(("/d/a.jsonl", 30, 250.0)), seen, now=300.0, settle_s=5)
+        emit_again, _ = new_files(listing(("/d/a.jsonl", 30, 250.0)), seen, now=400.0, settle_s=5)
+    assert emit == [] and emit_again == []
+    changed = [record.getMessage() for record in caplog.records if "changed after it was read" in record.getMessage()]
+    assert len(changed) == 1 and changed[0].startswith("/d/a.jsonl changed")
+
+
 def test_a_file_being_written_waits_until_it_settles():
     emit, seen = new_files(listing(("/d/b.jsonl", 10, 199.0)), {}, now=200.0, settle_s=5)
     assert emit == []

@@ -7,7 +7,8 @@ Applied at the pipeline root:
 Steps: the glob patterns are matched with Beam's filesystem layer
 (`fileio.MatchAll`, local paths, `gs://` and every other Beam filesystem; a
 pattern that matches nothing is allowed, the CLI checks patterns up front; `**`
-crosses folders, Beam's `*` does not). A file matched by several patterns is
+crosses folders, Beam's `*` does not, and `**/` also matches no folder, as in a
+shell's globstar: see `globstar_variants`). A file matched by several patterns is
 read once. Each file is then parsed by `ParseDumpFileFn`, using the pure rules
 of `transforms.decoding` (bytes -> text) and `transforms.dump_parsing` (text ->
 article fields, date evidence).
@@ -79,6 +80,7 @@ import dataclasses
 import datetime as dt
 import gzip
 import io
+import itertools
 import json
 import re
 import zlib
@@ -516,6 +518,42 @@ class ParseDumpFileFn(beam.DoFn):
             Metrics.counter(METRICS_NAMESPACE, "read.replacement_chars").inc(decoded.replaced)
 
 
+# More `**/` than this in one pattern are left to Beam's own reading (2 ** n variants).
+_MAX_GLOBSTAR_SLASHES = 4
+
+
+def globstar_variants(pattern: str) -> list[str]:
+    """The Beam patterns that together match what `pattern` means to a shell's globstar.
+
+    In Beam's globs `**` is any characters, so `dumps/**/*.jsonl` needs at least one
+    folder between `dumps/` and the file and skipped the files directly in `dumps/`,
+    which bash (globstar), Python's glob and most users count in. Each `**/` may
+    therefore also stand for no folder at all: the pattern with it and without it.
+    """
+    parts = pattern.split("**/")
+    if len(parts) == 1 or len(parts) - 1 > _MAX_GLOBSTAR_SLASHES:
+        return [pattern]
+    variants = []
+    for kept in itertools.product((True, False), repeat=len(parts) - 1):
+        variant = parts[0]
+        for keep, part in zip(kept, parts[1:]):
+            variant += ("**/" if keep else "") + part
+        if variant and variant not in variants:
+            variants.append(variant)
+    return variants
+
+
+def match_pattern(pattern: str) -> list[FileMetadata]:
+    """The files one --input pattern matches (globstar rule above), each once, by path."""
+    from apache_beam.io.filesystems import FileSystems
+
+    by_path: dict[str, FileMetadata] = {}
+    for result in FileSystems.match(globstar_variants(pattern)):
+        for metadata in result.metadata_list:
+            by_path.setdefault(metadata.path, metadata)
+    return [by_path[path] for path in sorted(by_path)]
+
+
 def _path_and_match(match: FileMetadata) -> tuple[str, FileMetadata]:
     return match.path, match
 
@@ -558,7 +596,7 @@ class ReadFileDumps(beam.PTransform):
             # A bounded, batch-style source: Create is how its patterns enter the graph.
             matches = (
                 pbegin
-                | "Patterns" >> beam.Create(self._patterns)
+                | "Patterns" >> beam.Create([v for p in self._patterns for v in globstar_variants(p)])
                 | "MatchFiles" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
                 | "KeyByPath" >> beam.Map(_path_and_match).with_output_types(tuple[str, FileMetadata])
                 | "GroupByPath" >> beam.GroupByKey()

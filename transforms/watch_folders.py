@@ -9,7 +9,8 @@ is skipped, and dumps moved or copied in with their original times (`mv`,
 `cp -p`, `rsync -a`) are exactly that: they would be lost without a trace.
 
 The rule here instead, per glob pattern (state keyed by pattern):
-- every tick lists the pattern with Beam's FileSystems (local, gs://, s3://);
+- every tick lists the pattern with Beam's FileSystems (local, gs://, s3://;
+  `**/` also matching no folder, see `transforms.read_files.globstar_variants`);
 - a file is emitted once its size and modification time have not changed for
   `settle_s` seconds (a dump still being written is not read half-way); names
   starting with "." or ending in ".tmp", ".part", ".partial", ".crdownload"
@@ -52,7 +53,6 @@ from typing import Optional, Sequence, Union
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
 from apache_beam.io.filesystem import FileMetadata
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.periodicsequence import PeriodicImpulse, RebaseMode
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
@@ -60,6 +60,7 @@ from apache_beam.utils.timestamp import Timestamp
 from pydantic import BaseModel, ConfigDict, Field
 
 from transforms.dead_letters import METRICS_NAMESPACE
+from transforms.read_files import match_pattern
 
 _LOGGER = logging.getLogger(__name__)
 IN_PROGRESS_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload")
@@ -105,6 +106,15 @@ def new_files(
         size, mtime = metadata.size_in_bytes, metadata.last_updated_in_seconds or 0.0
         before = seen.get(path)
         if before is not None and before.emitted:
+            if (before.size, before.mtime) != (size, mtime):
+                # Said once per change: a dump that grows after it was read (lines appended
+                # to a JSONL file) would otherwise lose the new part without a word.
+                _LOGGER.warning(
+                    "%s changed after it was read; watched files are read once, so what was added is "
+                    "not read: write new records to a new file (or rewrite this one under a new name)",
+                    path,
+                )
+                before = _Seen(size, mtime, True)
             next_seen[path] = before
             continue
         unchanged = before is not None and (before.size, before.mtime) == (size, mtime)
@@ -128,7 +138,7 @@ class NewFilesFn(beam.DoFn):
     def process(self, element, seen_state=beam.DoFn.StateParam(SEEN)):
         pattern, _tick = element
         try:
-            listing = FileSystems.match([pattern])[0].metadata_list
+            listing = match_pattern(pattern)
         except Exception as error:  # any filesystem's failure: keep state, try at the next tick
             self.listing_errors.inc()
             _LOGGER.warning("cannot list %s: %s", pattern, error)

@@ -1,0 +1,95 @@
+"""The `newsbeam` command line: help, refusals before any work, and paths as users give them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import duckdb
+import pytest
+
+from pipeline.cli import _local_input, _local_output
+from tests.conftest import NEWSBEAM, run_newsbeam, seed_paths
+
+
+def newsbeam(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([NEWSBEAM, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_help_goes_to_stdout_and_names_every_command():
+    result = newsbeam("--help")
+    assert result.returncode == 0
+    for command in ("run", "eval", "sql", "report", "dead-letters"):
+        assert f"newsbeam {command}" in result.stdout
+
+
+def test_an_unknown_command_is_named():
+    result = newsbeam("fetch")
+    assert result.returncode == 2
+    assert result.stderr.startswith("newsbeam: unknown command 'fetch'\nusage: newsbeam {run, eval, sql")
+
+
+@pytest.mark.parametrize("task, option", [("events", "--orders"), ("dedup", "--baselines"), ("extract", "--timeout")])
+def test_each_evaluation_shows_its_own_options(task, option):
+    result = newsbeam("eval", task, "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"usage: newsbeam eval {task}") and option in result.stdout
+
+
+def test_eval_alone_lists_the_tasks():
+    result = newsbeam("eval")
+    assert result.returncode == 2
+    assert "dedup" in result.stderr and "events" in result.stderr and "extract" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        # Beam only logged these and the run went on into ./out.
+        (("--ouput", "mine"), "newsbeam run: unknown flag --ouput (did you mean --output?)"),
+        (("--direct_num_worker", "2"), "unknown flag --direct_num_worker (did you mean --direct_num_workers?)"),
+        # What an unquoted glob becomes: the shell's second match is a stray argument.
+        (("--input", "a.txt", "b.txt"), "unexpected argument 'b.txt': quote a glob given to --input"),
+        (("--streaming", "--max-rounds", "0", "--input", "inbox"), "--max-rounds must be at least 1, not 0"),
+    ],
+)
+def test_arguments_nobody_knows_are_refused_before_any_work(args, message, tmp_path):
+    result = newsbeam("run", *args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no ./out, nothing else
+
+
+def test_beam_flags_of_the_runner_in_use_are_known():
+    """A Beam flag defined with its runner (Dask's) is not taken for a typo."""
+    from pipeline.cli import _run_parser, _unknown_flag
+    from pipeline.runners import RUNNER_ALIASES
+
+    flags = ["--dask_client_address", "tcp://127.0.0.1:8786", "--direct_num_workers", "2", "--experiments=a"]
+    assert _unknown_flag(_run_parser(), flags, RUNNER_ALIASES["DaskRunner"]) is None
+
+
+def test_local_paths_become_absolute_and_a_folder_means_its_files(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dumps").mkdir()
+    assert _local_input("dumps") == os.path.join(str(tmp_path), "dumps", "**")
+    assert _local_input("dumps/*.jsonl") == str(tmp_path / "dumps" / "*.jsonl")
+    assert _local_input("gs://bucket/dumps/*.jsonl") == "gs://bucket/dumps/*.jsonl"
+    assert _local_output("out") == str(tmp_path / "out")
+    assert _local_output("gs://bucket/news") == "gs://bucket/news"
+
+
+def test_a_folder_given_relative_to_the_working_directory_is_read_whole(tmp_path):
+    """`--input dumps` used to be one dead letter ("Is a directory"); now it is the files under it."""
+    (tmp_path / "dumps" / "older").mkdir(parents=True)
+    seeds = seed_paths()
+    for index, path in enumerate(seeds):
+        shutil.copy(path, tmp_path / "dumps" / ("older" if index % 2 else "") / path.name)
+    result = run_newsbeam("--input", "dumps", "--output", "out", cwd=tmp_path)
+    assert "counts: read=5 written=5 dead_letters=0 conserved=yes" in result.stdout
+    refs = duckdb.sql(
+        f"select source_ref from read_parquet('{tmp_path}/out/event_id=*/date=*/*.parquet', hive_partitioning = true)"
+    ).fetchall()
+    assert sorted(ref for (ref,) in refs) == sorted(str(p) for p in (tmp_path / "dumps").rglob("*.txt"))
