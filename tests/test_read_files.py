@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import re
 import shutil
 
 import apache_beam as beam
@@ -238,6 +239,9 @@ def check_bad_input_dead_letters(letters):
     by_ref = {ref_name(d.source_ref): d for d in letters}
     assert by_ref["empty.txt"].raw_size == 0
     assert "PNG" in by_ref["photo.png"].detail
+    # Binary input is kept backslash-escaped: no control character reaches a terminal or report.
+    assert by_ref["photo.png"].raw.startswith("\\x89PNG\r\n\\x1a\n") and by_ref["photo.png"].raw_size > 0
+    assert not re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", by_ref["photo.png"].raw)
     assert by_ref["broken_lines.jsonl:3"].raw.startswith('{"title": "A line cut short"')
     assert "no text field" in by_ref["missing_text.jsonl:1"].detail
     assert "body (array)" in by_ref["missing_text.jsonl:3"].detail
@@ -326,16 +330,37 @@ def test_files_over_max_file_bytes_are_refused_unread_or_after_decompression(tmp
     records = run_read(
         [tmp_path / "*"],
         keyed(article_key, [("small.txt", "text", "dateline", OCT_31)]),
-        keyed(
-            lambda d: (ref_name(d.source_ref), d.step, d.reason, d.raw_size),
-            [
-                ("large.txt", "read.file", "file_too_large", len(article)),
-                ("large.txt.gz", "read.file", "file_too_large", len(packed)),
-            ],
+        all_of(
+            keyed(
+                lambda d: (ref_name(d.source_ref), d.step, d.reason, d.raw_size),
+                [
+                    ("large.txt", "read.file", "file_too_large", len(article)),
+                    ("large.txt.gz", "read.file", "file_too_large", len(packed)),
+                ],
+            ),
+            # Refused unread (by its listed size), it still keeps its first characters.
+            keyed(
+                lambda d: (ref_name(d.source_ref), d.raw[:16] if d.raw_size == len(packed) else d.raw[:19]),
+                [("large.txt", "WASHINGTON, Oct. 31"), ("large.txt.gz", "\\x1f\\x8b\\x08\\x00")],
+            ),
         ),
         config=ReadConfig(max_file_bytes=1000),
     )
     assert records == 3
+
+
+def test_a_jsonl_gz_that_is_not_gzip_keeps_its_first_bytes_in_its_dead_letter(tmp_path):
+    broken = b"\x1f\x8b\x08 not really gzip"
+    (tmp_path / "broken.jsonl.gz").write_bytes(broken)
+    records = run_read(
+        [tmp_path / "*"],
+        equal_to([]),
+        keyed(
+            lambda d: (ref_name(d.source_ref), d.reason, d.raw, d.raw_size),
+            [("broken.jsonl.gz", "corrupt_gzip", "\\x1f\\x8b\\x08 not really gzip", len(broken))],
+        ),
+    )
+    assert records == 1
 
 
 def test_jsonl_lines_over_max_record_bytes_are_refused_one_by_one(tmp_path):

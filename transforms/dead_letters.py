@@ -8,6 +8,7 @@ Beam metric `newsbeam.dead_letters/<step>.<reason>`.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Union
 
 import apache_beam as beam
@@ -17,6 +18,16 @@ from transforms.schema import DEAD_LETTER_RAW_CHARS, DeadLetter
 
 DEAD_LETTER_TAG = "dead_letters"
 METRICS_NAMESPACE = "newsbeam"
+
+
+# C0 and C1 control characters but tab, newline and carriage return; DEL.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def escape_controls(text: str) -> str:
+    """Control characters as \\xNN, as undecodable bytes already are: binary input stays readable
+    (and printable) in a terminal, a report or a CSV export."""
+    return _CONTROLS.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
 def make_dead_letter(
@@ -31,7 +42,7 @@ def make_dead_letter(
         raw_text, raw_size = "", 0
     elif isinstance(raw, bytes):
         raw_size = len(raw)
-        raw_text = raw[: DEAD_LETTER_RAW_CHARS * 4].decode("utf-8", errors="backslashreplace")
+        raw_text = escape_controls(raw[: DEAD_LETTER_RAW_CHARS * 4].decode("utf-8", errors="backslashreplace"))
     else:
         raw_text, raw_size = raw, len(raw)
     return DeadLetter(

@@ -121,7 +121,7 @@ from transforms.dump_parsing import (
     sniff_format,
     split_compression,
 )
-from transforms.schema import Article, DeadLetter, make_article_id
+from transforms.schema import DEAD_LETTER_RAW_CHARS, Article, DeadLetter, make_article_id
 
 UTC = dt.timezone.utc
 STEP = "read"
@@ -334,7 +334,10 @@ class ParseDumpFileFn(beam.DoFn):
         size = readable_file.metadata.size_in_bytes
         if size and size > limit:
             raise _FileRefused(
-                "file_too_large", f"{size} bytes, over the limit of {limit} bytes (max_file_bytes)", raw_size=size
+                "file_too_large",
+                f"{size} bytes, over the limit of {limit} bytes (max_file_bytes)",
+                _raw_head(readable_file),
+                size,
             )
         try:
             with readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED) as stream:
@@ -417,7 +420,9 @@ class ParseDumpFileFn(beam.DoFn):
             with _open_decompressed(readable_file) as stream:
                 head = _read_head(stream)
         except _STREAM_ERRORS as error:
-            yield self._refusal("file", _stream_error(error), path, None)
+            # Nothing of it could be read as text: the dead letter keeps the file's own first bytes.
+            raw, size = _raw_head(readable_file), readable_file.metadata.size_in_bytes
+            yield self._refusal("file", _stream_error(error), path, raw, size if raw is not None else None)
             return
         binary = binary_signature(head)
         if binary:
@@ -552,6 +557,15 @@ def match_pattern(pattern: str) -> list[FileMetadata]:
         for metadata in result.metadata_list:
             by_path.setdefault(metadata.path, metadata)
     return [by_path[path] for path in sorted(by_path)]
+
+
+def _raw_head(readable_file: fileio.ReadableFile) -> Optional[bytes]:
+    """The first bytes of a refused file as stored (compressed or not), for its dead letter."""
+    try:
+        with readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED) as stream:
+            return stream.read(DEAD_LETTER_RAW_CHARS)
+    except OSError:
+        return None
 
 
 def _path_and_match(match: FileMetadata) -> tuple[str, FileMetadata]:
