@@ -58,6 +58,18 @@ def test_seeds_give_five_rows_one_event_and_no_copies(seeds_run):
     assert own_canonical
 
 
+def test_pyarrow_reads_the_output_folder_the_way_the_readme_says(seeds_run):
+    """Its own columns, the dead letters and the manifest left out, unknown dates as NULL."""
+    from transforms.schema import ARTICLE_SCHEMA
+
+    output, _ = seeds_run
+    table = pq.read_table(output, partitioning=None)
+    assert table.schema.remove_metadata().equals(ARTICLE_SCHEMA.remove_metadata())
+    assert table.num_rows == 5
+    undated = len(list(output.glob("event_id=*/date=__HIVE_DEFAULT_PARTITION__/*.parquet")))
+    assert (table.column("date").null_count > 0) == (undated > 0)
+
+
 def test_a_run_does_not_print_beams_missing_gcp_extras_notice(seeds_run):
     """`import apache_beam` logs "apitools not found..." without the GCP extras; the
     command drops it (nothing local uses BigQuery), and keeps its own messages."""
