@@ -139,13 +139,16 @@ def _discard_unrun(pipeline) -> None:
     shutil.rmtree(pipeline.local_tempdir, ignore_errors=True)
 
 
-def _refuse_unwritable(output: str) -> bool:
+def _refuse_unwritable(output: str, shown: Optional[str] = None) -> bool:
     """Say so, and return True, when a local output directory cannot be written: before any work, not after it.
 
     Remote outputs (gs://, s3://) are left to Beam's filesystems, which need credentials to probe.
     """
     if "://" in output:
         return False
+    if os.path.exists(output) and not os.path.isdir(output):
+        print(f"newsbeam: cannot write to --output {shown or output}: it is a file, not a folder", file=sys.stderr)
+        return True
     existed = os.path.isdir(output)
     try:
         os.makedirs(output, exist_ok=True)
@@ -154,7 +157,7 @@ def _refuse_unwritable(output: str) -> bool:
     except OSError as error:
         if not existed and os.path.isdir(output):
             os.rmdir(output)
-        print(f"newsbeam: cannot write to --output {output}: {error.strerror or error}", file=sys.stderr)
+        print(f"newsbeam: cannot write to --output {shown or output}: {error.strerror or error}", file=sys.stderr)
         return True
     return False
 
@@ -257,7 +260,7 @@ def run_command(argv: Sequence[str]) -> int:
         _discard_unrun(pipeline)
         print(_INTERRUPTED, file=sys.stderr)
         return 130
-    if _refuse_unwritable(output):
+    if _refuse_unwritable(output, shown=args.output):
         _discard_unrun(pipeline)
         return 2
     try:

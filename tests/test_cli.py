@@ -93,3 +93,11 @@ def test_a_folder_given_relative_to_the_working_directory_is_read_whole(tmp_path
         f"select source_ref from read_parquet('{tmp_path}/out/event_id=*/date=*/*.parquet', hive_partitioning = true)"
     ).fetchall()
     assert sorted(ref for (ref,) in refs) == sorted(str(p) for p in (tmp_path / "dumps").rglob("*.txt"))
+
+
+def test_an_output_that_is_a_file_is_refused_in_words(tmp_path):
+    (tmp_path / "afile").write_text("mine")
+    result = newsbeam("run", "--output", "afile", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "cannot write to --output afile: it is a file, not a folder" in result.stderr
+    assert (tmp_path / "afile").read_text() == "mine"
