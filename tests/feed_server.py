@@ -9,7 +9,8 @@ It serves, with no mocks anywhere:
 - `/synthetic/<n>.xml?items=K`: an RSS feed of K items whose links are those
   pages, with a strong ETag and Last-Modified and 304 answers (benchmark);
 - `/fault/...`: one route per fault of the feed fault matrix (see `_routes`);
-- `/robots.txt`: disallows `/private-pages/` for every agent.
+- `/robots.txt`: disallows `/private-pages/` for every agent;
+- and, with no server at all, `closed_port()`: a loopback port that refuses.
 Tests add their own routes with `FeedServer.route(path, responder)`.
 
 Every request is logged (path, headers, time) so tests can check what the
@@ -107,6 +108,13 @@ def rss(title: str, items: Iterable[dict], *, link: str = "http://127.0.0.1/", l
         parts.append("</item>")
     parts.append("</channel></rss>")
     return "\n".join(parts).encode("utf-8")
+
+
+def closed_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on (bound, then released): a connect there is refused at once."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
 
 
 def _load_jsonl_gz(path: pathlib.Path) -> list[dict]:

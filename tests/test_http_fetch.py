@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
+import socket
 import threading
 import time
 import tracemalloc
 
 import pytest
 
-from tests.feed_server import FeedServer, Response
+from tests.feed_server import FeedServer, Response, closed_port
 from transforms.http_fetch import (
     AddressPolicy,
     FetchError,
@@ -75,6 +76,52 @@ def test_read_timeout_is_retried_then_reported(server):
     assert error.reason == "read_timeout"
     assert len([r for r in server.requests_to("/fault/slow") if r.query.get("case") == "read"]) == FAST.max_attempts
     assert time.monotonic() - started < 3
+
+
+def test_a_refused_connection_is_connection_failed_not_a_connect_timeout():
+    """urllib3 2.x makes its NewConnectionError a ConnectTimeoutError; a refused port was
+    reported as "no connection ... within 5.0 s" although the refusal came at once."""
+    url = f"http://127.0.0.1:{closed_port()}/feed.xml"
+    config = FAST.model_copy(update={"connect_timeout_s": 5.0})
+    waits: list[float] = []
+    started = time.monotonic()
+    error = fetch_error(lambda: client(config, sleep=waits.append).get(url, max_bytes=1000))
+    assert (error.reason, error.detail) == ("connection_failed", f"cannot reach {url}: connection refused")
+    # Still retried (a server may be restarting), with the backoff between tries and no
+    # connect timeout waited out in any of them.
+    assert error.retryable and len(waits) == config.max_attempts - 1
+    assert all(0 < wait <= config.backoff_max_s for wait in waits)
+    assert time.monotonic() - started < 1
+
+
+def test_a_connect_that_really_waits_is_still_a_connect_timeout():
+    """A listener whose accept queue is full: the kernel drops the next SYNs, so a connect
+    waits without an answer, as with a host that has gone silent."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers: list[socket.socket] = []
+        try:
+            for _ in range(8):
+                filler = socket.socket()
+                fillers.append(filler)
+                filler.settimeout(0.2)
+                try:
+                    filler.connect(("127.0.0.1", port))
+                except TimeoutError:
+                    break
+            else:
+                pytest.skip("this kernel answers every connect; no connect can be made to wait")
+            url = f"http://127.0.0.1:{port}/feed.xml"
+            config = FAST.model_copy(update={"connect_timeout_s": 0.3, "max_attempts": 1})
+            started = time.monotonic()
+            error = fetch_error(lambda: client(config).get(url, max_bytes=1000))
+            assert (error.reason, error.detail) == ("connect_timeout", f"no connection to {url} within 0.3 s")
+            assert 0.25 < time.monotonic() - started < 2
+        finally:
+            for filler in fillers:
+                filler.close()
 
 
 def test_a_dripping_body_ends_at_the_total_timeout(server):

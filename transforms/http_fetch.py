@@ -27,6 +27,8 @@ Rules, in the order a request meets them:
 - Timeouts: `connect_timeout_s` to connect, `read_timeout_s` for each read,
   and `total_timeout_s` for the whole body (a server that drips one byte
   at a time under the read timeout still ends, with `total_timeout`).
+  `connect_timeout` is only a connect that waited that long; one refused or
+  unroutable is `connection_failed` ("cannot reach URL: connection refused").
 - A body larger than the cap is refused: by its Content-Length before reading
   (`body_too_large`), or while streaming, counted after decompression
   (`body_too_large`, or `decompressed_too_large` when the server compressed it).
@@ -82,6 +84,7 @@ from urllib3.exceptions import (
     HTTPError,
     LocationParseError,
     NameResolutionError,
+    NewConnectionError,
     ProtocolError,
     ReadTimeoutError,
     SSLError,
@@ -262,7 +265,8 @@ class _VettedConnectionMixin:
                 raise ConnectTimeoutError(self, f"Connection to {host} timed out") from error
             except OSError as error:
                 last_error = error
-        raise urllib3.exceptions.NewConnectionError(self, f"Failed to connect to {host}: {last_error}")
+        # The OSError stays the cause: _transport_error names what happened from it.
+        raise NewConnectionError(self, f"Failed to connect to {host}: {last_error}") from last_error
 
 
 def _pool_manager(policy: AddressPolicy, config: HttpConfig) -> urllib3.PoolManager:
@@ -402,6 +406,16 @@ def backoff_delay(attempt: int, base_s: float, max_s: float, rng: random.Random)
 
 def _reason_for_status(status: int) -> str:
     return f"http_{status}"
+
+
+def _connect_failure(error: NewConnectionError) -> str:
+    """What went wrong in a failed connect, in words: "connection refused", "no route to host"."""
+    cause = error.__cause__
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(cause, OSError) and cause.strerror:
+        return cause.strerror[:1].lower() + cause.strerror[1:]
+    return str(cause or error)
 
 
 # ---------------------------------------------------------------- client
@@ -589,6 +603,11 @@ class HttpClient:
     def _transport_error(self, error: Exception, url: str) -> FetchError:
         if isinstance(error, NameResolutionError):
             return FetchError("dns_failure", f"cannot resolve the host of {url}", url)
+        # Before ConnectTimeoutError: urllib3 2.x derives NewConnectionError from it, but
+        # it is raised when the connect attempt failed (refused, no route), often at
+        # once, and reading it as a timeout reported a refused port as 5 s of waiting.
+        if isinstance(error, NewConnectionError):
+            return FetchError("connection_failed", f"cannot reach {url}: {_connect_failure(error)}", url)
         if isinstance(error, ConnectTimeoutError):
             return FetchError("connect_timeout", f"no connection to {url} within {self.config.connect_timeout_s} s", url)
         if isinstance(error, ReadTimeoutError):
