@@ -4,7 +4,13 @@ real feed files, conditional GET and state, and exactly-once polling in streamin
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import select
+import signal
+import subprocess
+import sys
+import threading
 import time
 
 import apache_beam as beam
@@ -16,9 +22,9 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from pydantic import ValidationError
 
-from tests.conftest import BATCH_RUNNER, REPO, STREAMING_RUNNER
-from tests.feed_server import FIXED_DATE, LONG_SUMMARY, FeedServer, Response, rss
-from transforms.feed_items import FeedItem, parse_feed
+from tests.conftest import BATCH_RUNNER, NEWSBEAM, REPO, STREAMING_RUNNER
+from tests.feed_server import FIXED_DATE, LONG_SUMMARY, FeedServer, Response, closed_port, rss
+from transforms.feed_items import FeedItem, parse_feed, read_message, write_message
 from transforms.http_fetch import HttpConfig
 from transforms.read_feeds import (
     EXTRACTORS,
@@ -33,6 +39,7 @@ from transforms.read_feeds import (
     make_http_client,
     poll_feed,
     resolve_feeds,
+    start_extraction_helper,
 )
 
 UTC = dt.timezone.utc
@@ -274,6 +281,17 @@ def test_failing_feeds_back_off_and_honour_retry_after(server):
     assert outcome.refusals[0].reason == "http_429" and outcome.state.not_before_s == 3600
 
 
+def test_a_feed_on_a_refused_port_is_a_connection_failed_dead_letter():
+    """It was `connect_timeout`, "no connection ... within 5.0 s", for a refusal that came at once."""
+    config = fast_config()
+    feed = resolve_feeds([f"http://127.0.0.1:{closed_port()}/feed.xml"], config)[0]
+    outcome = poll_feed(make_http_client(config), feed, FeedState(), config, tick_s=0)
+    assert outcome.status == "failed" and outcome.state.failures == 1
+    assert [(r.step, r.reason, r.detail) for r in outcome.refusals] == [
+        ("feeds.fetch", "connection_failed", f"cannot reach {feed.url}: connection refused")
+    ]
+
+
 def test_seen_items_are_bounded_and_updates_are_new_versions(server):
     polls = {"count": 0}
 
@@ -356,6 +374,169 @@ def test_an_item_text_longer_than_its_page_wins(server):
 
 def _fields(item: FeedItem) -> dict:
     return {name: getattr(item, name) for name in item.__dataclass_fields__}
+
+
+# ---------------------------------------------------------------- stopping: Ctrl-C and the extraction helper
+
+
+def _reply(helper: subprocess.Popen, timeout_s: float = 120):
+    ready, _, _ = select.select([helper.stdout], [], [], timeout_s)
+    assert ready, "the extraction helper did not answer"
+    return read_message(helper.stdout)
+
+
+def _running(pid: int) -> bool:
+    """Whether the process runs (a zombie left for its reaper does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def _group(pgid: int) -> dict[int, str]:
+    """The running processes of a process group: pid -> command line."""
+    members = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
+                state, _, group = stat.read().rsplit(")", 1)[1].split()[:3]
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(group) == pgid and state != "Z":
+            members[int(entry)] = command
+    return members
+
+
+def _end(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+def test_ctrl_c_leaves_the_extraction_helper_quiet_and_it_ends_when_its_stdin_closes(server):
+    """A terminal's Ctrl-C reaches the helper too (it is in the run's process group): it
+    died of its own KeyboardInterrupt and printed a 13-line traceback above the run's
+    one-line message. It now ignores SIGINT, from its start-up on, and ends when the run
+    closes it. Sent here to the helper alone, as the group's signal reaches it."""
+    page = server.page_bytes("ae", sorted(server.ae_pages)[0])
+    helper = start_extraction_helper(stderr=subprocess.PIPE)
+    try:
+        helper.send_signal(signal.SIGINT)  # while it starts: imports, before "ready"
+        assert _reply(helper) == "ready"
+        write_message(helper.stdin, (page, None))
+        helper.send_signal(signal.SIGINT)  # with a page to extract
+        status, extract = _reply(helper)
+        assert status == "ok" and extract.text
+        helper.send_signal(signal.SIGINT)  # idle, reading its stdin: where the traceback came from
+        time.sleep(0.5)
+        assert helper.poll() is None
+        helper.stdin.close()  # what the run's exit does
+        assert helper.wait(timeout=30) == 0
+        stderr = helper.stderr.read().decode()
+        assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+    finally:
+        _end(helper)
+        helper.stdout.close()
+        helper.stderr.close()
+
+
+def test_the_extraction_helper_ends_when_the_run_dies_even_with_its_stdin_held_open():
+    """A run killed outright (SIGKILL, the out-of-memory killer) closes nothing. The
+    helper's stdin ends then, unless another process inherited the pipe's write end (here a
+    sleeping process, as a fork of the run would): the helper would wait for ever."""
+    script = """
+import subprocess, sys, time
+from transforms.feed_items import read_message
+from transforms.read_feeds import start_extraction_helper
+helper = start_extraction_helper()
+assert read_message(helper.stdout) == "ready"
+holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], pass_fds=[helper.stdin.fileno()])
+print(helper.pid, holder.pid, flush=True)
+time.sleep(120)
+"""
+    run = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    pids: list[int] = []
+    try:
+        ready, _, _ = select.select([run.stdout], [], [], 120)
+        assert ready, "the stand-in run did not start its helper"
+        pids = [int(pid) for pid in run.stdout.readline().split()]
+        helper_pid, holder_pid = pids
+        run.kill()
+        run.wait()
+        deadline = time.monotonic() + 15
+        while _running(helper_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _running(helper_pid), "the helper outlived its run"
+        assert _running(holder_pid)  # its stdin never ended: it saw the run was gone
+    finally:
+        _end(run)
+        run.stdout.close()
+        for pid in pids:
+            if _running(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_page_interrupted_by_ctrl_c_stops_its_helper_and_the_next_page_gets_its_own_answer(server):
+    """The helper carries on past a Ctrl-C; the run must not wait for its reply (nor read it
+    as the answer for the next page)."""
+    big = (
+        "<html><body><article>"
+        + "".join(f"<div><p>Paragraph {i}: the minister spoke at length about the budget.</p></div>" for i in range(10_000))
+        + "</article></body></html>"
+    ).encode()  # about a second of extraction
+    small = server.page_bytes("ae", sorted(server.ae_pages)[0])
+    extractor = TimeLimitedExtractor(timeout_s=60)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        expected = extractor.extract(small, None).text
+        helper = extractor._process
+        ctrl_c = threading.Timer(0.2, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT))
+        ctrl_c.start()
+        with pytest.raises(KeyboardInterrupt):
+            extractor.extract(big, None)
+        ctrl_c.join()
+        assert helper.poll() is not None  # stopped, not left to finish the page
+        assert extractor.extract(small, None).text == expected  # a new helper, not the big page's reply
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        extractor.close()
+
+
+def test_ctrl_c_on_a_feed_run_prints_only_newsbeams_line_and_leaves_no_process(server, tmp_path):
+    """The audit's case: `newsbeam run --feed ...` and a terminal's Ctrl-C (SIGINT to the
+    whole process group) once its extraction helper is up and pages are being fetched."""
+    output = tmp_path / "out"
+    run = subprocess.Popen(
+        [NEWSBEAM, "run", "--feed", server.url("/synthetic/90.xml?items=30"), "--output", str(output), "--allow-private-network"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not (
+            any(r.route.startswith("/pages/") and r.query.get("feed") == "90" for r in server.requests)
+            and any("--serve-extractions" in command for command in _group(run.pid).values())
+        ):
+            assert run.poll() is None and time.monotonic() < deadline, "the run never fetched a page"
+            time.sleep(0.1)
+        os.killpg(run.pid, signal.SIGINT)
+        stdout, stderr = run.communicate(timeout=120)
+    finally:
+        _end(run)
+    assert run.returncode == 130, stderr[-4000:]
+    assert stderr.splitlines()[-1] == "newsbeam: interrupted; nothing of this run was published", stderr[-4000:]
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr[-4000:]
+    deadline = time.monotonic() + 30
+    while _group(run.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = _group(run.pid)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes outlived the run: {left}"
 
 
 # ---------------------------------------------------------------- streaming

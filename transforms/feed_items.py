@@ -82,8 +82,11 @@ import io
 import os
 import pickle
 import re
+import signal
 import struct
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from typing import Optional, Union
 from urllib.parse import urljoin, urlsplit
@@ -616,6 +619,19 @@ def article_from_item(
 # Messages are pickles behind an 8-byte length; the child's real stdout is
 # kept for them and Python's sys.stdout points at stderr, so a stray print in
 # a library cannot corrupt the channel.
+#
+# Stopping. The run decides what a stop means, and the child leaves quietly.
+# A terminal's Ctrl-C goes to the whole process group, the child included: it
+# used to die of its own KeyboardInterrupt and print a traceback above the
+# run's one-line message. So the child ignores SIGINT (the parent starts it
+# with SIGINT blocked, `read_feeds.start_extraction_helper`, so not even its
+# start-up can be interrupted) and ends when the parent says so (a None
+# request), when its stdin closes (the parent exited or died), when a reply
+# finds the parent gone, or, should a process that inherited the pipe keep
+# stdin open, when the watch thread sees the parent gone. SIGTERM keeps its
+# default action: it ends the child at once without a word, and a stop that
+# reaches the child reaches the run too, which then publishes nothing of the
+# interrupted work.
 
 _LENGTH = struct.Struct(">Q")
 
@@ -648,8 +664,35 @@ def read_message(stream):
     return pickle.loads(payload)
 
 
+ORPHAN_CHECK_S = 1.0
+
+
+def _leave_when_orphaned(parent_pid: int) -> None:
+    """End this process once its parent is gone (it is re-parented: getppid changes).
+
+    stdin's end of file says so too, but only when no other process holds the
+    pipe's write end, and only between pages, not during a long extraction.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(ORPHAN_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="newsbeam-extract-orphan-watch", daemon=True).start()
+
+
 def serve_extractions() -> None:
-    """Child side: answer (html, url) requests with ("ok", PageExtract | None) or ("error", text)."""
+    """Child side: answer (html, url) requests with ("ok", PageExtract | None) or ("error", text).
+
+    Ends, with exit status 0 and nothing on stderr, on a None request, at end
+    of file, or when the parent is gone; SIGINT does not end it ("Stopping" above).
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        # The parent blocked SIGINT over the start; ignored now, a pending one is dropped.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    _leave_when_orphaned(os.getppid())
     channel_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr
     channel_in = sys.stdin.buffer
@@ -659,20 +702,25 @@ def serve_extractions() -> None:
     # extract_page returns PageExtract objects the parent can unpickle.
     from transforms.feed_items import extract_page as extract
 
-    write_message(channel_out, "ready")
-    while True:
-        try:
-            request = read_message(channel_in)
-        except EOFError:
-            return
-        if request is None:
-            return
-        html, url = request
-        try:
-            reply = ("ok", extract(html, url))
-        except Exception as error:  # reported to the parent, which refuses the page with this text
-            reply = ("error", f"{type(error).__name__}: {error}")
-        write_message(channel_out, reply)
+    try:
+        write_message(channel_out, "ready")
+        while True:
+            try:
+                request = read_message(channel_in)
+            except EOFError:
+                return
+            if request is None:
+                return
+            html, url = request
+            try:
+                reply = ("ok", extract(html, url))
+            except Exception as error:  # reported to the parent, which refuses the page with this text
+                reply = ("error", f"{type(error).__name__}: {error}")
+            write_message(channel_out, reply)
+    except BrokenPipeError:
+        # The parent stopped reading: it is gone or killing this helper. At once, so
+        # the unwritten reply left in the buffer is not flushed (and complained of) at exit.
+        os._exit(0)
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--serve-extractions"]:

@@ -84,6 +84,7 @@ import hashlib
 import ipaddress
 import pickle
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -398,6 +399,33 @@ def _widen_pipe(stream) -> None:
         pass  # a lower system limit: the default size still works, just in smaller steps
 
 
+def start_extraction_helper(stderr=None) -> subprocess.Popen:
+    """`python -m transforms.feed_items --serve-extractions`, with pipes on its stdin and
+    stdout; its stderr is this process's unless `stderr` says otherwise (tests read it).
+
+    SIGINT stays blocked in this thread while the child starts, and the child
+    inherits the mask: a Ctrl-C that lands during its start-up (imports take a
+    fraction of a second; helpers start early in a run and again after each
+    timeout) waits until it has set SIGINT to ignored, which drops it. The
+    parent loses nothing: the signal is delivered to another thread at once,
+    or to this one when the mask is restored.
+    """
+    blocking = hasattr(signal, "pthread_sigmask")
+    if blocking:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "transforms.feed_items", "--serve-extractions"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            close_fds=True,
+        )
+    finally:
+        if blocking:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 class TimeLimitedExtractor:
     """trafilatura in a helper process, killed and restarted past the time limit.
 
@@ -405,6 +433,7 @@ class TimeLimitedExtractor:
     `python -m transforms.feed_items --serve-extractions` child (no
     multiprocessing, so the parent's main module is never re-imported), and it
     runs outside the worker's GIL: several helpers extract on several cores.
+    It ignores Ctrl-C; this side decides when it stops (`close`, or a kill).
     """
 
     STARTUP_TIMEOUT_S = 120.0
@@ -420,12 +449,7 @@ class TimeLimitedExtractor:
         self._starting.start()
 
     def _start(self) -> None:
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "transforms.feed_items", "--serve-extractions"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            close_fds=True,
-        )
+        self._process = start_extraction_helper()
         _widen_pipe(self._process.stdin)
         if self._await_reply(self.STARTUP_TIMEOUT_S) != "ready":
             self._stop()
@@ -461,6 +485,11 @@ class TimeLimitedExtractor:
         except (EOFError, OSError, pickle.UnpicklingError):
             self._stop()
             raise ExtractionFailed("the extraction helper process died") from None
+        except BaseException:
+            # Interrupted mid-page (Ctrl-C: the helper ignores it and carries on). Its reply
+            # would answer the next page, and a polite close would wait for it: stop it now.
+            self._stop()
+            raise
         if status == "error":
             raise ExtractionFailed(payload)
         return payload
