@@ -10,8 +10,10 @@ SELECT *
 FROM read_parquet(getvariable('newsbeam_output') || '/event_id=*/date=*/*.parquet', hive_partitioning = true);
 
 -- Records a step refused, with its reason and (truncated) raw input.
+-- `failed_at` repeats the stored column `at` under a name that is not a SQL
+-- keyword: `select reason, failed_at from dead_letters` (or quote it: "at").
 CREATE OR REPLACE VIEW dead_letters AS
-SELECT *
+SELECT *, "at" AS failed_at
 FROM read_parquet(getvariable('newsbeam_output') || '/_dead_letters/*.parquet');
 
 -- One row per entity mention, with its normalised name.
