@@ -4,7 +4,13 @@ The page (DIR/_report/index.html) needs no server and no network: styles are
 inline and every chart is an inline SVG drawn by matplotlib. It shows the run's
 counts, the events (largest first) with their span, outlets and top names,
 a timeline per wire story carried by several outlets (who carried it, and how
-long after the canonical copy), and the dead letters with their reasons.
+long after the canonical copy; copies whose lag is unknown are listed in the
+story's table, not drawn), and the dead letters with their reasons.
+
+The page describes the output as it was when the page was written: it names
+that state's run id (`<meta name="newsbeam-run-id">`; a local stream's round
+tag, changing each round) and `stale_report(DIR)` says when DIR has been
+published again since.
 
     newsbeam run && newsbeam report out && xdg-open out/_report/index.html
 """
@@ -12,10 +18,13 @@ long after the canonical copy), and the dead letters with their reasons.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import html
 import io
 import json
 import pathlib
-from typing import Any
+import re
+from typing import Any, Optional
 
 import jinja2
 
@@ -37,17 +46,25 @@ def _svg(figure) -> str:
     return svg[svg.index("<svg") :]
 
 
-def _story_timeline_svg(story: dict[str, Any]) -> str:
-    """Who carried one story and how late: one dot per copy, lag in hours."""
+def _story_timeline_svg(story: dict[str, Any]) -> Optional[str]:
+    """Who carried one story and how late: one dot per copy, lag in hours.
+
+    A copy whose lag is unknown (its publication time, or the canonical copy's, is
+    unknown) has no place on the axis: it is left out, and the chart says how many
+    were; the story's table lists every copy. None when no copy has a known lag.
+    """
+    copies = [c for c in story["copies"] if c["lag_seconds"] is not None]
+    left_out = len(story["copies"]) - len(copies)
+    if not copies:
+        return None
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    copies = story["copies"]
     labels = [c["outlet"] or "(unknown outlet)" for c in copies]
-    lags = [(c["lag_seconds"] or 0) / 3600 for c in copies]
-    height = 0.9 + 0.32 * len(copies)
+    lags = [c["lag_seconds"] / 3600 for c in copies]
+    height = 0.9 + 0.32 * len(copies) + (0.3 if left_out else 0)
     figure, axis = plt.subplots(figsize=(7.5, height))
     colours = ["#b2182b" if c["is_canonical"] else "#2166ac" for c in copies]
     positions = list(range(len(copies)))
@@ -59,7 +76,14 @@ def _story_timeline_svg(story: dict[str, Any]) -> str:
     axis.tick_params(axis="x", labelsize=8)
     axis.spines[["top", "right"]].set_visible(False)
     axis.set_xlim(left=min(0, *lags) - 0.05 * (max(lags) or 1), right=(max(lags) or 1) * 1.08)
+    if left_out:
+        axis.set_title(_left_out_note(left_out), fontsize=8, loc="left", color="#57606a")
     return _svg(figure)
+
+
+def _left_out_note(count: int) -> str:
+    copies = "1 copy" if count == 1 else f"{count} copies"
+    return f"not drawn: {copies} with an unknown lag (publication time unknown)"
 
 
 def _events_chart_svg(events: list[dict[str, Any]]) -> str | None:
@@ -102,18 +126,55 @@ def _fmt_lag(seconds) -> str:
     return ("+" if seconds > 0 else "-") + text
 
 
+def read_output_manifest(output_dir: str) -> dict[str, Any]:
+    """`_run.json`, or for an unbounded run's output the totals of its window manifests ({} if neither)."""
+    manifest_path = pathlib.Path(output_dir) / "_run.json"
+    if manifest_path.exists():
+        return json.loads(manifest_path.read_text())
+    from transforms.write_parquet import windowed_manifest
+
+    manifest = windowed_manifest(str(output_dir)) or {}
+    if manifest:
+        manifest["conserved"] = manifest["records_read"] == manifest["rows_written"] + manifest["dead_letters"]
+    return manifest
+
+
+def described_state(manifest: dict[str, Any]) -> str:
+    """What names the published state of an output: the manifest's run id (a batch run's id, a
+    local stream's round tag); window manifests have none, so their count and what they list."""
+    if manifest.get("run_id"):
+        return str(manifest["run_id"])
+    if not manifest:
+        return "unknown"
+    listed = json.dumps([manifest.get("windows"), sorted(f["path"] for f in manifest.get("files", []))])
+    return f"windows-{manifest.get('windows', 0)}-{hashlib.sha256(listed.encode()).hexdigest()[:12]}"
+
+
+RUN_ID_META = "newsbeam-run-id"  # the name of the page's <meta> that holds described_state
+_RUN_ID_TAG = re.compile(r'<meta name="' + RUN_ID_META + r'" content="([^"]*)">')
+
+
+def stale_report(output_dir: str) -> Optional[str]:
+    """Why DIR/_report/index.html no longer describes DIR (a run or a round published since it was
+    written); None when it does, or when there is no page."""
+    page = pathlib.Path(output_dir) / REPORT_DIR / "index.html"
+    if not page.exists():
+        return None
+    found = _RUN_ID_TAG.search(page.read_text(encoding="utf-8"))
+    described = html.unescape(found.group(1)) if found else None
+    current = described_state(read_output_manifest(output_dir))
+    if described == current:
+        return None
+    return (
+        f"{page} describes run {described or '(not recorded: an older page)'}, but the output is now run "
+        f"{current}; `newsbeam report {output_dir}` writes it again"
+    )
+
+
 def collect(output_dir: str) -> dict[str, Any]:
     """Everything the page shows, read from the output with DuckDB."""
     connection = connect(output_dir)
-    manifest_path = pathlib.Path(output_dir) / "_run.json"
-    if manifest_path.exists():
-        manifest = json.loads(manifest_path.read_text())
-    else:  # an unbounded run's output: the totals of its window manifests
-        from transforms.write_parquet import windowed_manifest
-
-        manifest = windowed_manifest(str(output_dir)) or {}
-        if manifest:
-            manifest["conserved"] = manifest["records_read"] == manifest["rows_written"] + manifest["dead_letters"]
+    manifest = read_output_manifest(output_dir)
 
     events = records(connection.sql(f"select * from events limit {MAX_EVENTS}"))
     story_rows = records(
@@ -164,6 +225,7 @@ def collect(output_dir: str) -> dict[str, Any]:
     ))[0]
     return {
         "manifest": manifest,
+        "described": described_state(manifest),
         "totals": totals,
         "events": events,
         "stories": ordered_stories,
@@ -176,6 +238,7 @@ TEMPLATE = jinja2.Template(
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>newsbeam report</title>
+<meta name="newsbeam-run-id" content="{{ described }}">
 <style>
  body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
  header{background:#0b3d91;color:#fff;padding:18px 28px}
@@ -196,7 +259,7 @@ TEMPLATE = jinja2.Template(
 </style></head>
 <body>
 <header><h1>newsbeam report</h1>
-<p>Output {{ output_dir }} · run {{ manifest.get('run_id', 'unknown') }} · published {{ manifest.get('published_at', 'unknown') }}</p></header>
+<p>Output {{ output_dir }} · run <span id="run-id">{{ described }}</span> · published {{ manifest.get('published_at', 'unknown') }}</p></header>
 <main>
 <section id="counts"><h2>Run counts</h2>
 <div class="cards">
@@ -231,7 +294,7 @@ TEMPLATE = jinja2.Template(
 {% for s in stories %}<div class="story">
 <h3>{{ s.title or '(untitled)' }}</h3>
 <p class="muted">first: {{ s.outlet or 'unknown outlet' }}, {{ fmt_time(s.published) }}{% if s.agency %} · agency {{ s.agency }}{% endif %} · {{ s.copies | length }} copies</p>
-<div class="chart">{{ s.chart | safe }}</div>
+{% if s.chart %}<div class="chart">{{ s.chart | safe }}</div>{% else %}<p class="muted no-chart">No timeline: the publication times of these copies are unknown.</p>{% endif %}
 <table><tr><th>outlet</th><th>published</th><th>lag</th><th>headline</th></tr>
 {% for c in s.copies %}<tr><td>{{ c.outlet or '(unknown)' }}</td><td>{{ fmt_time(c.published) }}</td><td>{{ fmt_lag(c.lag_seconds) }}</td><td>{{ c.title or '' }}</td></tr>{% endfor %}
 </table></div>{% endfor %}
@@ -244,7 +307,8 @@ TEMPLATE = jinja2.Template(
 <td>{{ d.detail }}<br><span class="muted">{{ d.source_ref }}</span><pre>{{ d.raw }}</pre></td></tr>{% endfor %}
 </table>{% endif %}
 </section>
-<p class="muted">Made by newsbeam. Query the same data with <code>newsbeam sql {{ output_dir }}</code>.</p>
+<p class="muted">Made by newsbeam from run {{ described }} of {{ output_dir }}; a later run or round there makes this page stale
+(<code>newsbeam report {{ output_dir }}</code> writes it again). Query the same data with <code>newsbeam sql {{ output_dir }}</code>.</p>
 </main></body></html>
 """,
     autoescape=True,
@@ -255,9 +319,10 @@ def build_report(output_dir: str) -> pathlib.Path:
     data = collect(output_dir)
     for story in data["stories"][:MAX_STORIES]:
         story["chart"] = _story_timeline_svg(story)
-    html = TEMPLATE.render(
+    page = TEMPLATE.render(
         output_dir=output_dir,
         manifest=data["manifest"],
+        described=data["described"],
         totals=data["totals"],
         events=data["events"],
         events_chart=_events_chart_svg(data["events"]),
@@ -269,6 +334,6 @@ def build_report(output_dir: str) -> pathlib.Path:
     target = pathlib.Path(output_dir) / REPORT_DIR
     target.mkdir(parents=True, exist_ok=True)
     temporary = target / "index.html.tmp"
-    temporary.write_text(html, encoding="utf-8")
+    temporary.write_text(page, encoding="utf-8")
     temporary.replace(target / "index.html")
     return target / "index.html"
