@@ -326,15 +326,21 @@ def eval_command(argv: Sequence[str]) -> int:
 
 
 def sql_command(argv: Sequence[str]) -> int:
+    from pipeline.queries.render import FORMATS
+
     parser = argparse.ArgumentParser(
         prog="newsbeam sql", description="DuckDB over an output directory, with newsbeam's views defined."
     )
     parser.add_argument("output_dir")
     parser.add_argument("-c", dest="query", help="run one query and print its result (else an interactive prompt)")
+    parser.add_argument(
+        "--format", dest="output_format", choices=FORMATS, default="table",
+        help="how results are printed, always in full: an aligned table (default), CSV, or JSON Lines",
+    )
     args = parser.parse_args(argv)
     import duckdb
 
-    from pipeline.queries import OutputDirError, connect, interactive
+    from pipeline.queries import OutputDirError, connect, interactive, print_relation
 
     try:
         connection = connect(args.output_dir)
@@ -342,12 +348,12 @@ def sql_command(argv: Sequence[str]) -> int:
         return _refuse("sql", error)
     if args.query:
         try:
-            print(connection.sql(args.query))
+            print_relation(connection.sql(args.query), args.output_format)
         except duckdb.Error as error:
             print(f"newsbeam sql: {error}", file=sys.stderr)
             return 1
         return 0
-    return interactive(connection)
+    return interactive(connection, output_format=args.output_format)
 
 
 def _refuse(command: str, error: Exception) -> int:

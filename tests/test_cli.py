@@ -101,3 +101,48 @@ def test_an_output_that_is_a_file_is_refused_in_words(tmp_path):
     assert result.returncode == 2
     assert "cannot write to --output afile: it is a file, not a folder" in result.stderr
     assert (tmp_path / "afile").read_text() == "mine"
+
+
+@pytest.fixture(scope="module")
+def many_rows(tmp_path_factory):
+    """An output with more rows (25) and columns than DuckDB's box shows by default."""
+    import json as json_module
+
+    folder = tmp_path_factory.mktemp("many")
+    with open(folder / "dump.jsonl", "w", encoding="utf-8") as dump:
+        for number in range(25):
+            record = {
+                "id": f"n{number}",
+                "outlet": f"Outlet {number:02d}",
+                "title": f"Council meeting number {number} held",
+                "text": f"The council of town {number} met on Tuesday to discuss the budget for roads "
+                f"and schools in district {number}, officials said after a long session.",
+                "published": f"2025-10-{number + 1:02d}T10:00:00Z",
+            }
+            dump.write(json_module.dumps(record) + "\n")
+    run_newsbeam("--input", str(folder / "dump.jsonl"), "--output", str(folder / "out"))
+    return folder / "out"
+
+
+def test_sql_prints_every_row_and_column(many_rows):
+    """DuckDB's box printed '25 rows (20 shown)' and dropped columns, even into a pipe."""
+    result = newsbeam("sql", str(many_rows), "-c", "select * from articles order by outlet")
+    assert result.returncode == 0, result.stderr
+    assert "shown" not in result.stdout
+    assert all(f"Outlet {number:02d}" in result.stdout for number in range(25))
+    assert "source_ref" in result.stdout and "event_id" in result.stdout
+
+
+@pytest.mark.parametrize("output_format", ["csv", "json"])
+def test_sql_prints_csv_and_json_lines_for_machines(many_rows, output_format):
+    import csv
+    import io
+    import json as json_module
+
+    result = newsbeam("sql", str(many_rows), "--format", output_format, "-c", "select outlet, title from articles order by outlet")
+    assert result.returncode == 0, result.stderr
+    if output_format == "csv":
+        rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    else:
+        rows = [json_module.loads(line) for line in result.stdout.splitlines()]
+    assert [row["outlet"] for row in rows] == [f"Outlet {number:02d}" for number in range(25)]
