@@ -416,6 +416,43 @@ def test_streaming_global_window_is_within_article_unless_forced():
     assert "AutoWindowed/ApplyMergeMap" in labels
 
 
+def test_alias_file_beside_a_config_file_is_applied_from_any_directory(tmp_path, monkeypatch):
+    """The shipped alias table, named relatively by a config file in another folder than the run's."""
+    from pipeline.config import load_config
+    from tests.conftest import REPO
+
+    folder = tmp_path / "x"
+    folder.mkdir()
+    (folder / "entity_aliases.yaml").write_text(
+        (REPO / "configs" / "entity_aliases.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    (folder / "cfg.yaml").write_text("entities: {aliases_path: entity_aliases.yaml}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    config = load_config(folder / "cfg.yaml").entities
+    article = make_article("pentagon", "Officials at the Pentagon said on Friday that the deal was signed.")
+
+    def check(tagged):
+        (only,) = tagged
+        assert ("ORG", "Department of War") in {(e.label, e.norm) for e in only.entities}
+
+    check_tagged([article], check, config)
+
+
+def test_a_bad_alias_file_is_refused_when_the_settings_are_made(tmp_path):
+    with pytest.raises(ValueError, match=r"aliases_path\n.*cannot read the alias file .*missing\.yaml"):
+        EntitiesConfig(aliases_path=str(tmp_path / "missing.yaml"))
+    path = tmp_path / "aliases.yaml"
+    path.write_text("Foo:\n  label: BOGUS\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="entry 'Foo': unknown label BOGUS"):
+        EntitiesConfig(aliases_path=str(path))
+    # A file that goes bad after the settings were checked is refused when the stage is built.
+    path.write_text("Foo:\n  label: ORG\n", encoding="utf-8")
+    config = EntitiesConfig(aliases_path=str(path))
+    path.unlink()
+    with pytest.raises(TaggerConfigError, match=r"^entities\.aliases_path: cannot read the alias file"):
+        TagEntities(config)
+
+
 def test_unknown_tagger_or_model_is_refused_at_construction():
     with pytest.raises(TaggerConfigError, match="no tagger named 'nope'"):
         TagEntities(EntitiesConfig(tagger="nope"))

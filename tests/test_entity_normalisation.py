@@ -306,6 +306,39 @@ def test_alias_file_with_wrong_shape_is_refused(tmp_path):
         load_alias_table(path)
 
 
+def test_alias_file_that_cannot_be_read_is_an_alias_file_error(tmp_path):
+    with pytest.raises(AliasFileError, match=r"cannot read the alias file .*missing\.yaml: No such file or directory"):
+        load_alias_table(tmp_path / "missing.yaml")
+    with pytest.raises(AliasFileError, match="Is a directory"):
+        load_alias_table(tmp_path)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("India: [unclosed\n", encoding="utf-8")
+    with pytest.raises(AliasFileError, match=r"broken\.yaml is not valid YAML: .* at line 2, column 1"):
+        load_alias_table(broken)
+
+
+def test_alias_labels_must_be_kept_labels(tmp_path):
+    path = tmp_path / "aliases.yaml"
+    path.write_text("Foo:\n  label: BOGUS\n  variants: [F]\n", encoding="utf-8")
+    with pytest.raises(AliasFileError) as refused:
+        load_alias_table(path)
+    assert str(refused.value) == (
+        f"{path}: entry 'Foo': unknown label BOGUS (allowed: PERSON, ORG, GPE, LOC, NORP, "
+        "the labels entities.labels keeps)"
+    )
+    path.write_text("Sask:\n  variants: [Sask.]\n  when_tagged: [GPE, PLACE, gpe]\n", encoding="utf-8")
+    with pytest.raises(AliasFileError, match=r"entry 'Sask': unknown when_tagged label PLACE, gpe \(allowed"):
+        load_alias_table(path)
+    path.write_text("Foo:\n  label: [GPE]\n", encoding="utf-8")
+    with pytest.raises(AliasFileError, match="entry 'Foo': label must be one label"):
+        load_alias_table(path)
+    # Labels the stage is configured to keep are allowed.
+    path.write_text("Louvre:\n  label: FAC\n  variants: [Musée du Louvre]\n", encoding="utf-8")
+    table = load_alias_table(path, labels=("PERSON", "FAC"))
+    result = normalise_article([RawMention("Musée du Louvre", "FAC")], table, labels={"PERSON", "FAC"})
+    assert [(e.label, e.norm) for e in result.entities] == [("FAC", "Louvre")]
+
+
 def test_bare_surname_resolves_to_full_name_and_person_label():
     mentions = [
         RawMention("Rajnath Singh", "PERSON"),

