@@ -6,6 +6,7 @@ import datetime as dt
 import gzip
 import json
 import threading
+import warnings
 
 import pytest
 
@@ -24,6 +25,7 @@ from transforms.dump_parsing import (
     parse_json_record,
     parse_plain_text,
     parse_record_date,
+    parse_with_zone_abbreviations,
     record_identity,
     run_with_time_limit,
     sniff_format,
@@ -379,6 +381,71 @@ def test_page_without_date_metadata_falls_back_to_its_dateline():
     )
     record = extract_html_article(html, min_words=25, text_date_window=WINDOW)
     assert (record.published_at, record.date_source) == (OCT_31, "dateline")
+
+
+# --- time-zone abbreviations in page dates ----------------------------------------------------
+
+
+def test_zone_abbreviation_gives_its_offset_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        parsed = parse_with_zone_abbreviations("Mon, 03 Mar 2014 10:00:00 EST")
+    assert parsed.astimezone(UTC) == dt.datetime(2014, 3, 3, 15, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "text, in_utc",
+    [
+        ("2017-03-21 11:35:57 EDT", dt.datetime(2017, 3, 21, 15, 35, 57, tzinfo=UTC)),
+        ("2014-03-03 10:00 PST", dt.datetime(2014, 3, 3, 18, tzinfo=UTC)),
+        ("2014-03-03 10:00 CDT", dt.datetime(2014, 3, 3, 15, tzinfo=UTC)),
+        ("2014-07-03 10:00 CEST", dt.datetime(2014, 7, 3, 8, tzinfo=UTC)),
+        ("2014-07-03 10:00 BST", dt.datetime(2014, 7, 3, 9, tzinfo=UTC)),
+        ("2014-03-03 10:00 GMT", dt.datetime(2014, 3, 3, 10, tzinfo=UTC)),
+        ("2014-03-03 10:00 AEDT", dt.datetime(2014, 3, 2, 23, tzinfo=UTC)),
+        ("2014-03-03T10:00:00+05:30", dt.datetime(2014, 3, 3, 4, 30, tzinfo=UTC)),  # a written offset as before
+    ],
+)
+def test_zone_abbreviations(text, in_utc):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        parsed = parse_with_zone_abbreviations(text)
+    assert parsed.astimezone(UTC) == in_utc
+
+
+@pytest.mark.parametrize("zone", ["IST", "AST", "XYZ"])
+def test_ambiguous_or_unknown_zone_keeps_the_time_as_written_without_a_warning(zone):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        parsed = parse_with_zone_abbreviations(f"2014-03-03 10:00 {zone}")
+    assert parsed == dt.datetime(2014, 3, 3, 10, 0) and parsed.tzinfo is None
+
+
+def test_page_date_with_a_zone_abbreviation_is_read_with_its_offset():
+    paragraph = "<p>" + "The ministers agreed a ten-year framework for defence cooperation. " * 4 + "</p>"
+    html = (
+        '<html><head><title>Framework signed</title>'
+        '<meta property="article:published_time" content="2017-03-21 11:35:57 EDT"></head>'
+        f"<body><article>{paragraph}{paragraph}</article></body></html>"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        record = extract_html_article(html, min_words=25, text_date_window=WINDOW)
+    assert [str(w.message) for w in caught if "tzname" in str(w.message)] == []
+    assert (record.published_at, record.date_source) == (
+        dt.datetime(2017, 3, 21, 15, 35, 57, tzinfo=UTC), "page_metadata"
+    )
+
+
+def test_a_real_page_dated_in_edt():
+    folder = require_shared(SHARED / "data" / "web_extraction_utomo")
+    html = decode_bytes(gzip.decompress((folder / "html" / "d315371c326d060d.html.gz").read_bytes()), honour_declaration=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        record = extract_html_article(html.text, min_words=25, text_date_window=WINDOW)
+    assert [str(w.message) for w in caught if "tzname" in str(w.message)] == []
+    # The page says "2017-03-21 11:35:57 EDT"; read as UTC before, four hours early.
+    assert record.published_at == dt.datetime(2017, 3, 21, 15, 35, 57, tzinfo=UTC)
 
 
 # --- time limit -------------------------------------------------------------------------------

@@ -70,6 +70,24 @@ def test_utomo_layout_compares_title_and_text_and_scores_groups(tmp_path):
     assert sum(group["pages"] for group in result["groups"].values()) == 6
 
 
+def test_pages_dated_in_est_and_edt_print_no_time_zone_warning(tmp_path, capfd):
+    """The two pages of the set whose dates say EST/EDT: the extraction helper process (whose
+    stderr is the run's) used to print dateutil's UnknownTimezoneWarning for each."""
+    truth = sorted(UTOMO.glob("ground_truth*.jsonl.gz"))[0]
+    with gzip.open(require_shared(truth), "rt", encoding="utf-8") as handle:
+        rows = [row for row in map(json.loads, handle) if row["html_file"].startswith(("html/1c0f9ae6", "html/d315371c"))]
+    assert len(rows) == 2
+    (tmp_path / "html").mkdir()
+    with gzip.open(tmp_path / truth.name, "wt", encoding="utf-8") as handle:
+        for row in rows:
+            shutil.copy(UTOMO / row["html_file"], tmp_path / row["html_file"])
+            handle.write(json.dumps(row) + "\n")
+    result = evaluate_extraction(tmp_path)
+    assert result["pages"] == 2 and result["failed"] == 0
+    err = capfd.readouterr().err
+    assert "UnknownTimezoneWarning" not in err and "tzname" not in err
+
+
 def test_main_prints_one_json_line(tmp_path, capsys):
     small_copy(AE, tmp_path, 3)
     assert main(["--data", str(tmp_path)]) == 0
