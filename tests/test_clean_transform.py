@@ -99,3 +99,19 @@ def test_unexpected_error_is_a_dead_letter_not_a_crash():
             equal_to([("clean", "clean_error", "broken.txt", "AttributeError")]),
             label="BrokenArticleDeadLettered",
         )
+
+
+def test_bad_bytes_become_replacement_characters_and_nothing_else_is_lost():
+    """A file of UTF-8 with two bad bytes after "café", read and cleaned as the pipeline does (on a
+    line that is ASCII besides, ftfy turned "é" and both U+FFFD into one U+FFFD)."""
+    from transforms.decoding import decode_bytes
+
+    sentence = "The coffee shop on the corner closes after thirty years, its owners said on Friday."
+    decoded = decode_bytes(f"{sentence}\n\n{sentence} ".encode("utf-8") + b"caf\xc3\xa9\xff\xfe")
+    assert decoded.replaced == 2
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        cleaned, _ = pipeline | beam.Create([article("cafe.txt", decoded.text)]) | CleanArticles()
+        assert_that(
+            cleaned | beam.Map(lambda a: a.text.rsplit("\n\n", 1)[-1]),
+            equal_to([f"{sentence} café\ufffd\ufffd"]),
+        )

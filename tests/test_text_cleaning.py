@@ -72,6 +72,32 @@ def test_normalize_unicode(raw, expected):
     assert tc.normalize_unicode(raw) == expected
 
 
+def test_a_valid_character_beside_bad_bytes_is_kept():
+    """b"caf\xc3\xa9\xff\xfe": decoding makes the two bad bytes U+FFFD and keeps "é"; ftfy alone read
+    "é" + U+FFFD U+FFFD as a three-byte character with two bytes lost and left "caf\ufffd"."""
+    decoded = b"caf\xc3\xa9\xff\xfe".decode("utf-8", errors="replace")
+    assert decoded == "café\ufffd\ufffd"
+    assert tc.normalize_unicode(decoded) == "café\ufffd\ufffd"
+    assert tc.normalize_text("Le café\ufffd\ufffd du coin") == "Le café\ufffd\ufffd du coin"
+    assert tc.normalize_inline("É\ufffd Ã\ufffd à\ufffd") == "É\ufffd Ã\ufffd à\ufffd"
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        # Mojibake around U+FFFD is still repaired, each U+FFFD kept.
+        ("Trumpâ€™s café\ufffd\ufffd", "Trump’s café\ufffd\ufffd"),
+        ("Ã©tÃ©\ufffd\ufffd indien \ufffd", "été\ufffd\ufffd indien \ufffd"),
+        ("schÃ¶n \ufffd Ã¼ber", "schön \ufffd über"),
+        # "â€" + U+FFFD is "”" (E2 80 9D) read as Windows-1252, its undefined 9D lost: one U+FFFD for it.
+        ("He said â€œhelloâ€\ufffd and left", "He said “hello\ufffd and left"),
+        ("\ufffd", "\ufffd"),
+    ],
+)
+def test_mojibake_beside_replacement_characters(raw, expected):
+    assert tc.normalize_unicode(raw) == expected
+
+
 def test_normalize_whitespace_keeps_paragraphs_and_lines():
     raw = "  First   line\tof it  \r\nsecond line\r\n\r\n\r\n\n   \nNext\u00a0\u00a0paragraph \x0cAfter a form feed"
     assert tc.normalize_text(raw) == (

@@ -9,6 +9,14 @@ pure function so it can be tested with before/after pairs.
    ("Trumpâ€™s" -> "Trump’s"), HTML entities in plain text, C1 controls,
    ligatures and full-width Latin; curly quotes are kept as written (they are
    part of the article, and tokenisers downstream split on them anyway).
+   U+FFFD (what decoding made of bad bytes) stays, and so do the characters
+   beside it: ftfy reads "é" + U+FFFD U+FFFD as a three-byte UTF-8 character
+   whose last two bytes were lost and turns all three into one U+FFFD
+   ("café\ufffd\ufffd" -> "caf\ufffd"), so ftfy never sees such a run
+   (`_fix_text_keeping_replacements`). It still sees a run that ends a
+   UTF-8 sequence read as Windows-1252 of which more than the first byte
+   survived ("â€" + U+FFFD, the mojibake of a closing quote "”"): nothing
+   valid is lost there, and ftfy leaves one U+FFFD for the lost character.
    Vertical tabs become line breaks and form feeds paragraph breaks (before
    ftfy, which would delete them). Then no-break and other Unicode spaces
    (U+00A0, U+2000-U+200A, U+202F, U+205F, U+3000, U+1680) and tabs become a
@@ -180,10 +188,64 @@ _LOST_APOSTROPHE = re.compile(
 )
 
 
+_REPLACEMENT_RUN = re.compile("\ufffd+")
+
+
+def _windows_1252_byte(char: str) -> Optional[int]:
+    """The byte a character stands for when UTF-8 was read as Windows-1252 (C1 controls as Latin-1)."""
+    try:
+        encoded = char.encode("cp1252")
+    except UnicodeEncodeError:
+        return ord(char) if 0x80 <= ord(char) <= 0x9F else None
+    return encoded[0] if len(encoded) == 1 else None
+
+
+def _ends_mojibake_with_lost_bytes(text: str, run_start: int) -> bool:
+    """Whether the U+FFFD run at `run_start` completes a mis-decoded UTF-8 character.
+
+    True when the characters before it are a UTF-8 lead byte and at least one
+    continuation byte as Windows-1252 shows them, fewer than the lead byte
+    announces ("â€" of "”", E2 80 9D, its 9D lost): only mojibake looks so.
+    A lone lead byte ("é" = E9, "Ã" = C3) is as likely a real letter beside bad
+    bytes, and is kept.
+    """
+    continuations = 0
+    position = run_start - 1
+    while position >= 0 and continuations < 3:
+        byte = _windows_1252_byte(text[position])
+        if byte is None or not 0x80 <= byte <= 0xBF:
+            break
+        continuations += 1
+        position -= 1
+    if continuations == 0 or position < 0:
+        return False
+    lead = _windows_1252_byte(text[position])
+    if lead is None:
+        return False
+    length = 2 if 0xC2 <= lead <= 0xDF else 3 if 0xE0 <= lead <= 0xEF else 4 if 0xF0 <= lead <= 0xF4 else 0
+    return continuations < length - 1
+
+
+def _fix_text_keeping_replacements(text: str) -> str:
+    """ftfy.fix_text, on the stretches between runs of U+FFFD that follow valid text (module rule 1)."""
+    if "\ufffd" not in text:
+        return ftfy.fix_text(text, _FTFY_CONFIG)
+    pieces: list[str] = []
+    start = 0
+    for run in _REPLACEMENT_RUN.finditer(text):
+        if _ends_mojibake_with_lost_bytes(text, run.start()):
+            continue  # ftfy's to repair, with the text before it
+        pieces.append(ftfy.fix_text(text[start : run.start()], _FTFY_CONFIG))
+        pieces.append(run.group())
+        start = run.end()
+    pieces.append(ftfy.fix_text(text[start:], _FTFY_CONFIG))
+    return "".join(pieces)
+
+
 def normalize_unicode(text: str) -> str:
     """Mojibake repaired, odd spaces made plain, invisible and control characters gone, NFC."""
     text = text.translate(_LINE_BREAK_CONTROLS)
-    text = ftfy.fix_text(text, _FTFY_CONFIG)
+    text = _fix_text_keeping_replacements(text)
     text = _LOST_APOSTROPHE.sub("’", text)
     text = text.translate(_SPACE_AND_INVISIBLE_MAP)
     text = _CONTROL_CHARS.sub("", text)
