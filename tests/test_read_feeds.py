@@ -604,6 +604,10 @@ def test_feed_specs_accept_only_http_urls_and_plain_strings():
 def test_bad_feed_urls_and_networks_are_refused_with_their_reason():
     with pytest.raises(ValueError, match="only http and https"):
         resolve_feeds(["ftp://example.com/feed.xml"], FeedsConfig())
+    with pytest.raises(ValueError) as refused:
+        resolve_feeds(["not-a-url"], FeedsConfig())
+    # Said plainly: it was "refused: Value error, only http and https URLs are fetched, not no scheme".
+    assert str(refused.value) == "feed 'not-a-url' refused: not a URL (no http:// or https:// in front): not-a-url"
     with pytest.raises(ValidationError, match="does not appear to be an IPv4 or IPv6 network"):
         FeedsConfig(allowed_networks=["127.0.0.0/99"])
 

@@ -371,7 +371,12 @@ def check_url(url: str) -> tuple[str, str]:
         raise FetchError("invalid_url", f"cannot parse URL {url!r}: {error}", url) from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise FetchError("unsupported_scheme", f"only http and https URLs are fetched, not {scheme or 'no scheme'!s}: {url}", url)
+        detail = (
+            f"only http and https URLs are fetched, not {scheme}: {url}"
+            if scheme
+            else f"not a URL (no http:// or https:// in front): {url}"
+        )
+        raise FetchError("unsupported_scheme", detail, url)
     try:
         host = parts.hostname
     except ValueError:

@@ -221,7 +221,10 @@ def resolve_feeds(feeds: Iterable[Union[str, FeedSpec]], config: FeedsConfig) ->
             try:
                 spec = FeedSpec(url=spec)
             except ValidationError as error:
-                raise ValueError(f"feed {spec!r} refused: {error.errors()[0]['msg']}") from None
+                problem = error.errors()[0]
+                # pydantic prefixes a validator's own message with "Value error, "; show the message.
+                reason = str(problem["ctx"]["error"]) if problem["type"] == "value_error" else problem["msg"]
+                raise ValueError(f"feed {spec!r} refused: {reason}") from None
         if spec.url in resolved:
             continue
         resolved[spec.url] = ResolvedFeed(
