@@ -187,8 +187,12 @@ def test_append_rounds_add_files_counts_and_state_and_a_batch_run_replaces_them(
         f"select count(*) from read_parquet('{output}/event_id=*/date=*/*.parquet', hive_partitioning=true)"
     ).fetchall()[0][0] == 5
 
+    # A report page of the rounds stays while rounds append; a batch run's new data removes it.
+    (output / "_report").mkdir()
+    (output / "_report" / "index.html").write_text("<html>rounds r1, r2</html>")
     _write(output, ARTICLES[:1], [], "batch")
     assert not (output / "_state").exists()
+    assert not (output / "_report").exists()
     assert read_manifest(str(output))["mode"] == "replace"
     assert [f for f in _relative_files(output) if f.endswith(".parquet")] == [
         "_dead_letters/part-00000.parquet",

@@ -91,6 +91,7 @@ from transforms.schema import (
 DEAD_LETTER_DIR = "_dead_letters"
 STATE_DIR = "_state"
 WINDOWS_DIR = "_windows"
+REPORT_DIR = "_report"  # newsbeam report's page (pipeline/report.py)
 MANIFEST_NAME = "_run.json"
 STAGING_PREFIX = ".staging-"
 ARTICLE_GLOB = "event_id=*/date=*/*.parquet"
@@ -267,7 +268,7 @@ def _remove_empty_local_dirs(output_dir: str) -> None:
     for root, dirs, files in os.walk(output_dir, topdown=False):
         name = os.path.basename(root)
         if root != output_dir and not files and not os.listdir(root) and (
-            name.startswith(("event_id=", "date=")) or name in (DEAD_LETTER_DIR, STATE_DIR)
+            name.startswith(("event_id=", "date=")) or name in (DEAD_LETTER_DIR, STATE_DIR, REPORT_DIR)
         ):
             os.rmdir(root)
 
@@ -389,6 +390,7 @@ def _publish(staged, output_dir, run_id, records_read, append, emitted_state) ->
         if stale:
             FileSystems.delete(stale)
         _remove_state(output_dir)
+        _remove_report(output_dir)
         _remove_empty_local_dirs(output_dir)
     else:
         state_files = _stage_state(output_dir, run_id, append, emitted_state)
@@ -423,6 +425,14 @@ def _publish(staged, output_dir, run_id, records_read, append, emitted_state) ->
     _write_json(output_dir, run_id, MANIFEST_NAME, manifest)
     cleanup_staging(output_dir, run_id)
     return manifest
+
+
+def _remove_report(output_dir: str) -> None:
+    """A replacing run's data is new: the page `newsbeam report` made of the earlier run would
+    describe files that are gone, under the same address."""
+    leftovers = [m.path for r in FileSystems.match([join(output_dir, REPORT_DIR, "*")]) for m in r.metadata_list]
+    if leftovers:
+        FileSystems.delete(leftovers)
 
 
 def _remove_state(output_dir: str) -> None:
