@@ -78,21 +78,16 @@ def _count_input_files(patterns: Sequence[str]) -> int:
     return len(paths)
 
 
-def _local_input(pattern: str) -> str:
-    """A local --input as the workers must see it: absolute, and a folder as everything under it.
-
-    Relative paths mean the launcher's working directory, which a Dask or Dataflow worker
-    does not share (a relative pattern there matched nothing, and the run reported 0 = 0 + 0);
-    a folder given alone means its files, as it does for a watched folder.
-    """
-    if "://" in pattern:
-        return pattern
-    absolute = os.path.abspath(os.path.expanduser(pattern))
-    return os.path.join(absolute, "**") if os.path.isdir(absolute) else absolute
+def _absolute(path: str) -> str:
+    """A local path as every worker must see it: absolute. Relative paths mean the launcher's
+    working directory, which a Dask or Dataflow worker does not share (a relative pattern there
+    matched nothing, and the run reported 0 = 0 + 0). Remote paths (gs://) are left as given."""
+    return path if "://" in path else os.path.abspath(os.path.expanduser(path))
 
 
-def _local_output(output: str) -> str:
-    return output if "://" in output else os.path.abspath(os.path.expanduser(output))
+def _folder_means_its_files(pattern: str) -> str:
+    """A local folder given alone as --input stands for every file under it (batch or watched)."""
+    return os.path.join(pattern, "**") if "://" not in pattern and os.path.isdir(pattern) else pattern
 
 
 def _unknown_flag(parser: argparse.ArgumentParser, beam_args: Sequence[str], runner: str) -> Optional[str]:
@@ -221,10 +216,7 @@ def run_command(argv: Sequence[str]) -> int:
         standard.streaming = False
         standard.runner = BATCH_LOCAL_RUNNER
         # No sample in streaming: watch what was asked for (a folder: everything under it).
-        watched = [
-            os.path.join(pattern, "**") if "://" not in pattern and os.path.isdir(pattern) else pattern
-            for pattern in args.input
-        ]
+        watched = [_folder_means_its_files(pattern) for pattern in args.input]
         if not watched and not (feeds or config.feeds.sources):
             print("newsbeam: --streaming needs --input folders to watch or feeds to poll", file=sys.stderr)
             return 2
@@ -234,8 +226,8 @@ def run_command(argv: Sequence[str]) -> int:
         warn_unmatched(watched)
         return run_rounds(args.output, options, config, watched, feeds, plan, BATCH_LOCAL_RUNNER)
 
-    inputs = [_local_input(pattern) for pattern in inputs]
-    output = _local_output(args.output)
+    inputs = [_folder_means_its_files(_absolute(pattern)) for pattern in inputs]
+    output = _absolute(args.output)
     input_files = _count_input_files(inputs)
     run_id = uuid.uuid4().hex[:12]
     ingested_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)

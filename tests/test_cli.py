@@ -9,7 +9,7 @@ import subprocess
 import duckdb
 import pytest
 
-from pipeline.cli import _local_input, _local_output
+from pipeline.cli import _absolute, _folder_means_its_files
 from tests.conftest import NEWSBEAM, run_newsbeam, seed_paths
 
 
@@ -74,11 +74,14 @@ def test_beam_flags_of_the_runner_in_use_are_known():
 def test_local_paths_become_absolute_and_a_folder_means_its_files(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "dumps").mkdir()
-    assert _local_input("dumps") == os.path.join(str(tmp_path), "dumps", "**")
-    assert _local_input("dumps/*.jsonl") == str(tmp_path / "dumps" / "*.jsonl")
-    assert _local_input("gs://bucket/dumps/*.jsonl") == "gs://bucket/dumps/*.jsonl"
-    assert _local_output("out") == str(tmp_path / "out")
-    assert _local_output("gs://bucket/news") == "gs://bucket/news"
+    def local_input(pattern: str) -> str:  # what `newsbeam run` does with each --input
+        return _folder_means_its_files(_absolute(pattern))
+
+    assert local_input("dumps") == os.path.join(str(tmp_path), "dumps", "**")
+    assert local_input("dumps/*.jsonl") == str(tmp_path / "dumps" / "*.jsonl")
+    assert local_input("gs://bucket/dumps/*.jsonl") == "gs://bucket/dumps/*.jsonl"
+    assert _absolute("out") == str(tmp_path / "out")
+    assert _absolute("gs://bucket/news") == "gs://bucket/news"
 
 
 def test_a_folder_given_relative_to_the_working_directory_is_read_whole(tmp_path):
