@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from transforms.clean import CleanConfig
 from transforms.dedup import DedupConfig
 from transforms.entities import CONFIG_DIR, EntitiesConfig
+from transforms.entity_normalisation import one_line_yaml_error
 from transforms.events import EventsConfig
 from transforms.read_feeds import FeedsConfig
 from transforms.read_files import ReadConfig
@@ -237,18 +238,8 @@ def load_config(path: str | pathlib.Path | None) -> NewsbeamConfig:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise ConfigError(f"configuration {path} is not valid YAML: {_yaml_problem(error)}") from None
+        raise ConfigError(f"configuration {path} is not valid YAML: {one_line_yaml_error(error)}") from None
     return config_from_mapping(data, str(path), config_dir=path.parent)
-
-
-def _yaml_problem(error: yaml.YAMLError) -> str:
-    """PyYAML's complaint on one line: what is wrong and where ("... at line 2, column 3")."""
-    problem = getattr(error, "problem", None)
-    mark = getattr(error, "problem_mark", None)
-    if problem is None:
-        return " ".join(str(error).split())
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    return f"{problem}{where}"
 
 
 def default_config_yaml() -> str:

@@ -614,6 +614,16 @@ def _check_alias_labels(path: Path, name: object, key: str, given: Sequence[str]
         )
 
 
+def one_line_yaml_error(error: yaml.YAMLError) -> str:
+    """PyYAML's complaint on one line: what is wrong and where ("... at line 2, column 3")."""
+    problem = getattr(error, "problem", None)
+    if problem is None:
+        return " ".join(str(error).split())
+    mark = getattr(error, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"
+
+
 def load_alias_table(path: Optional[str | Path] = None, labels: Collection[str] = DEFAULT_LABELS) -> dict:
     """The built-in table, extended (and overridden per name) by a YAML file.
 
@@ -640,10 +650,7 @@ def load_alias_table(path: Optional[str | Path] = None, labels: Collection[str] 
         try:
             loaded = yaml.safe_load(text) or {}
         except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            detail = getattr(error, "problem", None) or " ".join(str(error).split())
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-            raise AliasFileError(f"the alias file {path} is not valid YAML: {detail}{where}") from None
+            raise AliasFileError(f"the alias file {path} is not valid YAML: {one_line_yaml_error(error)}") from None
         if not isinstance(loaded, dict):
             raise AliasFileError(f"{path}: expected a mapping of canonical names")
         allowed = tuple(labels)
