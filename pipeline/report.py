@@ -28,9 +28,8 @@ from typing import Any, Optional
 
 import jinja2
 
-from pipeline.queries import connect, records
+from pipeline.queries import REPORT_DIR, connect, records
 
-REPORT_DIR = "_report"
 MAX_EVENTS = 50
 MAX_STORIES = 25
 SAMPLE_RAW_CHARS = 300
@@ -238,7 +237,7 @@ TEMPLATE = jinja2.Template(
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>newsbeam report</title>
-<meta name="newsbeam-run-id" content="{{ described }}">
+<meta name="{{ run_id_meta }}" content="{{ described }}">
 <style>
  body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
  header{background:#0b3d91;color:#fff;padding:18px 28px}
@@ -323,6 +322,7 @@ def build_report(output_dir: str) -> pathlib.Path:
         output_dir=output_dir,
         manifest=data["manifest"],
         described=data["described"],
+        run_id_meta=RUN_ID_META,
         totals=data["totals"],
         events=data["events"],
         events_chart=_events_chart_svg(data["events"]),

@@ -277,6 +277,7 @@ def test_the_layout_read_here_is_the_writers():
     assert queries.MANIFEST_NAME == write_parquet.MANIFEST_NAME
     assert queries.WINDOW_MANIFEST_GLOB == f"{write_parquet.WINDOWS_DIR}/*.json"
     assert queries.STAGING_PREFIX == write_parquet.STAGING_PREFIX
+    assert queries.REPORT_DIR == write_parquet.REPORT_DIR
 
 
 @pytest.fixture(scope="module")

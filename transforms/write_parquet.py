@@ -91,7 +91,7 @@ from transforms.schema import (
 DEAD_LETTER_DIR = "_dead_letters"
 STATE_DIR = "_state"
 WINDOWS_DIR = "_windows"
-REPORT_DIR = "_report"  # newsbeam report's page (pipeline/report.py)
+REPORT_DIR = "_report"  # newsbeam report's page (pipeline/report.py reads the name from pipeline.queries)
 MANIFEST_NAME = "_run.json"
 STAGING_PREFIX = ".staging-"
 ARTICLE_GLOB = "event_id=*/date=*/*.parquet"

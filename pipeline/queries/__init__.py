@@ -30,13 +30,14 @@ __all__ = [
 VIEWS_FILE = "views.sql"
 
 # The output layout of transforms/write_parquet.py (ARTICLE_GLOB, DEAD_LETTER_GLOB, MANIFEST_NAME,
-# WINDOWS_DIR and STAGING_PREFIX), repeated here so that `newsbeam sql` starts without importing Beam;
-# tests/test_views.py checks that the two agree.
+# WINDOWS_DIR, STAGING_PREFIX and REPORT_DIR), repeated here so that `newsbeam sql` and `newsbeam
+# report` start without importing Beam; tests/test_views.py checks that the two agree.
 ARTICLE_GLOB = "event_id=*/date=*/*.parquet"
 DEAD_LETTER_GLOB = "_dead_letters/*.parquet"
 MANIFEST_NAME = "_run.json"
 WINDOW_MANIFEST_GLOB = "_windows/*.json"
 STAGING_PREFIX = ".staging-"
+REPORT_DIR = "_report"  # newsbeam report's page; a replacing batch run removes it
 
 # How views.sql reads the files; `connect` swaps each for an empty table of its schema when
 # the output has none of them yet.
