@@ -27,7 +27,7 @@ import datetime as dt
 import apache_beam as beam
 
 from pipeline.config import NewsbeamConfig
-from pipeline.progress import TapArticlesDone, TapDeadLetters, TapRecordsRead
+from pipeline.progress import TapArticlesDone, TapArticlesTagged, TapDeadLetters, TapRecordsRead
 from transforms.clean import CleanArticles
 from transforms.dedup import DedupSyndicated
 from transforms.entities import TagEntities
@@ -115,7 +115,9 @@ def build_pipeline(
     deduplicated, dedup_dead = cleaned | "DedupSyndicated" >> DedupSyndicated(
         config.dedup, references=carry.references if carry else None
     )
-    tagged, entity_dead = deduplicated | "TagEntities" >> TagEntities(config.entities)
+    tagged, entity_dead = deduplicated | "TagEntities" >> TagEntities(
+        config.entities, observe_tagged=TapArticlesTagged()
+    )
     assigned = tagged | "AssignEvents" >> AssignEvents(
         config.events, carried_state=carry.event_state if carry else None
     )

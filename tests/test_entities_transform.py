@@ -106,6 +106,34 @@ def test_seed_person_sets(seed_texts):
         assert_that(dead, equal_to([]), label="NoDeadLetters")
 
 
+# What `observe_tagged` saw, by article id; the in-process runner runs the observer here.
+OBSERVED_PERSONS: dict[str, set[str]] = {}
+
+
+def _observe_persons(article):
+    OBSERVED_PERSONS[article.article_id] = {e.norm for e in article.entities if e.label == "PERSON"}
+    return article
+
+
+class _ObservePersons(beam.PTransform):
+    def expand(self, articles):
+        return articles | beam.Map(_observe_persons)
+
+
+def test_observer_sees_each_article_as_ner_tags_it(seed_texts):
+    """The progress hook runs before the cross-article merge map, and passes articles through."""
+    OBSERVED_PERSONS.clear()
+    articles = [make_article(stem, DATE_MARKER.sub("", text)) for stem, text in seed_texts.items()]
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        tagged, _ = pipeline | beam.Create(articles) | TagEntities(observe_tagged=_ObservePersons())
+        assert_that(tagged, matches_persons(EXPECTED_PERSONS))
+    assert set(OBSERVED_PERSONS) == set(EXPECTED_PERSONS)
+    # Seed 001 writes only "Trump", which the model tags ORG: the merge map, after the hook,
+    # makes it Donald Trump; the hook saw the article before that.
+    assert "Donald Trump" in EXPECTED_PERSONS["001_71d3c31b3f2b2afb"]
+    assert "Donald Trump" not in OBSERVED_PERSONS["001_71d3c31b3f2b2afb"]
+
+
 def test_seed_places_and_aliases(seed_texts):
     articles = [make_article(stem, DATE_MARKER.sub("", text)) for stem, text in seed_texts.items()]
 

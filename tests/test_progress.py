@@ -8,8 +8,8 @@ import time
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 
-from pipeline.progress import TALLY, ProgressLine, TapArticlesDone, TapRecordsRead
-from tests.conftest import BATCH_RUNNER
+from pipeline.progress import TALLY, ProgressLine, TapArticlesDone, TapArticlesTagged, TapRecordsRead
+from tests.conftest import BATCH_RUNNER, SEEDS_DIR
 from transforms.dead_letters import make_dead_letter
 
 
@@ -23,6 +23,7 @@ def _run_taps():
     with TestPipeline(runner=BATCH_RUNNER) as p:
         records = p | beam.Create(letters)
         records | "Read" >> TapRecordsRead()
+        records | "Tagged" >> TapArticlesTagged()
         records | "Done" >> TapArticlesDone()
 
 
@@ -34,7 +35,7 @@ def test_progress_is_drawn_on_a_terminal():
     screen = terminal.getvalue()
     assert "\r" in screen
     last = screen.rsplit("\r", 1)[-1]
-    assert "sources 1/4" in last and "records 3" in last and "articles done 3" in last
+    assert "sources 1/4" in last and "records 3" in last and "tagged 3" in last and "articles done 3" in last
 
 
 def test_progress_is_silent_when_not_a_terminal():
@@ -44,3 +45,13 @@ def test_progress_is_silent_when_not_a_terminal():
         time.sleep(0.05)
     assert log.getvalue() == ""
     assert TALLY.records == 3  # the taps still counted
+
+
+def test_a_real_run_counts_every_stage(tmp_path, capsys):
+    """The CLI's graph carries the taps: after a run on the seeds the tally holds all five."""
+    from pipeline.cli import run_command
+
+    code = run_command(["--input", str(SEEDS_DIR / "*.txt"), "--output", str(tmp_path / "out")])
+    assert code == 0, capsys.readouterr().err
+    assert (TALLY.records, TALLY.tagged, TALLY.rows_staged, TALLY.dead_letters) == (5, 5, 5, 0)
+    assert len(TALLY.sources) == 5

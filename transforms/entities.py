@@ -504,9 +504,17 @@ def _rename_entities(article: Article, window_names: Optional[WindowNames]) -> A
 class TagEntities(beam.PTransform):
     """Articles in; articles with `entities` filled, and dead letters, out."""
 
-    def __init__(self, config: EntitiesConfig | None = None, label: str | None = None) -> None:
+    def __init__(
+        self,
+        config: EntitiesConfig | None = None,
+        label: str | None = None,
+        observe_tagged: beam.PTransform | None = None,
+    ) -> None:
+        """`observe_tagged`: a pass-through transform (a progress count) applied to the
+        articles as NER finishes them, before any grouping holds them back."""
         super().__init__(label)
         self._config = config or EntitiesConfig()
+        self._observe_tagged = observe_tagged
         TaggerRegistry.get(self._config.tagger).check_config(self._config)
         try:
             self._aliases = load_alias_table(self._config.aliases_path, self._config.labels)
@@ -517,14 +525,17 @@ class TagEntities(beam.PTransform):
         tagged = articles | "TagMentions" >> beam.ParDo(
             _TagArticleBatches(self._config, self._aliases)
         ).with_input_types(Article).with_outputs(DEAD_LETTER_TAG, NAMES_TAG, main="articles")
+        tagged_articles = tagged.articles
+        if self._observe_tagged is not None:
+            tagged_articles = tagged_articles | "ObserveTagged" >> self._observe_tagged
         if not self._merges_across_articles(articles):
-            return tagged.articles, tagged[DEAD_LETTER_TAG]
+            return tagged_articles, tagged[DEAD_LETTER_TAG]
         window_names = (
             tagged[NAMES_TAG]
             | "CountNamesPerWindow" >> beam.CombineGlobally(_CountNames()).without_defaults()
             | "BuildMergeMap" >> beam.Map(build_window_names)
         )
-        renamed = tagged.articles | "ApplyMergeMap" >> beam.Map(
+        renamed = tagged_articles | "ApplyMergeMap" >> beam.Map(
             _rename_entities, window_names=beam.pvalue.AsSingleton(window_names, default_value=None)
         )
         return renamed, tagged[DEAD_LETTER_TAG]
