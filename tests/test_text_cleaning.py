@@ -227,6 +227,114 @@ def test_boilerplate_lines_removed(line):
     assert tc.normalize_whitespace(cleaned) == "The framework was signed on Friday.\n\nIt covers ten years."
 
 
+# Page furniture of real pages (../shared/data/article_extraction, web_extraction_utomo and the
+# reprint set): copyright notices, comment-thread labels, paywall and app promos, author
+# "follow" lines, NYT's and BBC's widget labels, and table borders with no word in them.
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Copyright 2019 Hawaii News Now. All rights reserved.",
+        "Copyright © 1998-2005 Ars Technica, LLC",
+        "© 2017 USATODAY.COM",
+        "Copyright ©2019 Dow Jones & Company, Inc. All Rights Reserved",
+        "© Nine Digital Pty Ltd 2017",
+        "Copyright © 2005 The Associated Press. All rights reserved. The information contained in the AP News "
+        "report may not be published, broadcast, rewritten or redistributed without the prior written authority "
+        "of The Associated Press.",
+        "Copyright 2017 Northbank Observer. All rights reserved. This material may not be published, broadcast, "
+        "rewritten or redistributed.",
+        "| © 2005 Cable News Network LP, LLLP. A Time Warner Company. All Rights Reserved. Terms under which this "
+        "service is provided to you. Read our privacy guidelines. Contact us. | |",
+        "All rights reserved.",
+        "Comments",
+        "comments",
+        "12 Comments",
+        "Leave a comment",
+        "You must be logged in to post a comment.",
+        "Comments on this story are closed. Read our community guidelines before you post.",
+        "Comments are closed.",
+        "Subscribe to The Bexley Post for unlimited access to our journalism.",
+        "Subscribe to 9to5Mac on YouTube for more Apple news:",
+        "Subscribe to the 9to5Toys YouTube Channel for all of the latest videos, reviews, and more!",
+        "Have a news tip? Email newsroom@northbankobserver.example.",
+        "Have a tip? Amy Kuperinsky may be reached at akuperinsky@njadvancemedia.com. Follow her on Twitter @AmyKup",
+        "Get breaking news alerts on your phone: download the Ashford Herald app.",
+        "Follow me: @evanhalper",
+        "Follow me at @dleelatimes",
+        "Follow Calla Cofield @callacofield.Follow us @Spacedotcom, Facebook and Google+. Original article on Space.com.",
+        "Follow Mike Wall on Twitter @michaeldwall and Google+. Follow us @Spacedotcom, Facebook or Google+.",
+        "Continue reading the main story",
+        "“Start Quote",
+        "| ADVERTISEMENT |",
+        "| Click Here to try 4 Free Trial Issues of Time! | |",
+        "| | |",
+        "| ----------------- | | |",
+        "|---|---|---|---|---|",
+        "___",
+        "–",
+    ],
+)
+def test_page_furniture_lines_removed(line):
+    text = f"The framework was signed on Friday.\n\n{line}\n\nIt covers ten years."
+    cleaned, removed = tc.remove_boilerplate_lines(tc.normalize_text(text))
+    assert removed == (tc.normalize_text(line),)
+    assert tc.normalize_whitespace(cleaned) == "The framework was signed on Friday.\n\nIt covers ten years."
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Copyright law has not kept up with streaming, the judge wrote in 2019.",
+        "Copyright infringement claims rose by 20% last year, the office said.",
+        "Comments from the minister came after the vote.",
+        "Comments by Mr. Ruto were criticised; the opposition called them reckless.",
+        "Subscribe to the view that rates will fall, and you will be disappointed.",
+        "Follow the money, investigators said.",
+        "They asked residents to follow @NWS on Twitter for updates as the storm approached.",
+        "Have a look at the numbers: unemployment rose to 8.1 percent.",
+        "Download speeds doubled after the upgrade.",
+        "All rights reserved for the players, the league said in a statement on Friday.",
+        "5 - 3",
+        "| Pos | Player | Plays | % | Stats |",
+        "End Quote Francois Hollande President of France",
+    ],
+)
+def test_sentences_that_start_like_furniture_stay(line):
+    text = f"The framework was signed on Friday.\n\n{line}"
+    cleaned, removed = tc.remove_boilerplate_lines(tc.normalize_text(text))
+    assert removed == ()
+    assert cleaned == tc.normalize_text(text)
+
+
+def test_an_agency_named_only_in_a_removed_copyright_notice_is_still_the_wire_credit(config):
+    # A real AP story of ../shared/data/web_extraction_utomo (shortened): no dateline credit, the
+    # copyright notice is the only place that names the agency.
+    text = (
+        "By DAVID KRAVETS, Associated Press Writer Thu Sep 22, 9:28 AM ET\n"
+        "The study, to be published in the Santa Clara Law Review, tallied the races of California homicide "
+        "victims in the 1990s.\n"
+        "California has 645 inmates on death row. It has executed 11 people since reinstating the death "
+        "penalty in 1977.\n\n"
+        "Copyright © 2005 The Associated Press. All rights reserved. The information contained in the AP News "
+        "report may not be published, broadcast, rewritten or redistributed without the prior written "
+        "authority of The Associated Press."
+    )
+    outcome = tc.clean_article(make_article(text), config)
+    assert "Copyright" not in outcome.article.text
+    assert outcome.article.text.endswith("since reinstating the death penalty in 1977.")
+    assert outcome.article.wire_agency == "AP"
+
+
+def test_a_removed_copyright_notice_of_an_outlet_is_no_wire_credit(config):
+    text = (
+        "Rain fell across the islands on Friday, forecasters said, and more is expected.\n\n"
+        "Copyright 2019 Hawaii News Now. All rights reserved."
+    )
+    outcome = tc.clean_article(make_article(text), config)
+    assert outcome.article.text == "Rain fell across the islands on Friday, forecasters said, and more is expected."
+    assert outcome.article.wire_agency is None
+
+
 @pytest.mark.parametrize(
     "line",
     [

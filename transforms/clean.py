@@ -58,7 +58,8 @@ class CleanConfig(BaseModel):
     remove_boilerplate: bool = Field(
         True,
         description="Remove whole lines such as 'Also Read: …', 'Follow us on …', 'Click here …', "
-        "newsletter sign-ups and syndicated-feed disclaimers.",
+        "newsletter sign-ups, syndicated-feed disclaimers, copyright notices, comment-thread labels, "
+        "paywall and app promos, and table borders with no word in them.",
     )
     strip_markdown: bool = Field(
         True,
