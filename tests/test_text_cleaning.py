@@ -505,6 +505,34 @@ def test_a_title_loses_a_trailing_site_name_only_when_it_is_the_articles_outlet(
     assert tc.without_outlet_suffix(title, outlet) == expected
 
 
+@pytest.mark.parametrize(
+    "title, outlet, url, expected",
+    [
+        # Titles and outlets of real rows (../shared/data pages): the site name written another way.
+        ("Couple charged in drowning of toddler | Portland Press Herald", "Press Herald", None,
+         "Couple charged in drowning of toddler"),
+        ("Maine lawmakers push back | The Boston Globe", "BostonGlobe.com", None, "Maine lawmakers push back"),
+        ("Students rally for dreamers | The Ithacan", "IthacanOnline", None, "Students rally for dreamers"),
+        ("The Louvre Abu Dhabi opens | Inexhibit", "Inexhibit magazine", None, "The Louvre Abu Dhabi opens"),
+        ("Joshua Boyle, family held in Pakistan: CIA - National | Globalnews.ca", "Global News",
+         "https://globalnews.ca/news/3813633/joshua-boyle/", "Joshua Boyle, family held in Pakistan: CIA - National"),
+        # the site name before the headline, a date after it
+        ("CNN.com - Lessons learned from Katrina - Sep 22, 2005", "CNN.com", None, "Lessons learned from Katrina"),
+        ("Rita batters Louisiana, Texas coasts - Sep 24, 2005", None, None, "Rita batters Louisiana, Texas coasts"),
+        # not the outlet's: stays
+        ("Android Nougat 7.1.2 update release date REVEALED - Millbrook Echo", "The Wynford Daily", None,
+         "Android Nougat 7.1.2 update release date REVEALED - Millbrook Echo"),
+        ("All-new 2020 Sentra is what we really want from Nissan PH - Auto News", "AutoIndustriya.com", None,
+         "All-new 2020 Sentra is what we really want from Nissan PH - Auto News"),
+        ("Sports - Herald wins the cup", "Herald", None, "Sports - Herald wins the cup"),
+        ("Euro 2016", None, None, "Euro 2016"),
+        ("CNN.com", "CNN.com", None, "CNN.com"),  # nothing would be left
+    ],
+)
+def test_a_given_title_loses_the_site_name_and_date_a_page_title_adds(title, outlet, url, expected):
+    assert tc.normalize_title(title, outlet=outlet, url=url) == expected
+
+
 def test_a_given_title_loses_its_outlets_site_name_in_cleaning(config):
     article = make_article("Some article text that is long enough to keep.", title="Police investigate  cans - BBC  News")
     outcome = tc.clean_article(article.replace(outlet="BBC News"), config)

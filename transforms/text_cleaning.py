@@ -121,7 +121,12 @@ pure function so it can be tested with before/after pairs.
    given title is only normalised (Unicode, whitespace, emphasis marks) and
    loses a trailing site name: " - BBC News", " | ZDNet" (after " - ", " – ",
    " — ", " | ", " :: " or " · "), when it is the article's own outlet,
-   compared without case (`without_outlet_suffix`).
+   compared without case, or the outlet written another way ("| The Boston
+   Globe" for "BostonGlobe.com", "| The Ithacan" for "IthacanOnline",
+   "| Portland Press Herald" for "Press Herald": compared without case,
+   punctuation, "The" and a domain ending) or the URL's host ("|
+   Globalnews.ca"); a leading domain-like outlet ("CNN.com - …") and a
+   trailing date ("… - Sep 22, 2005") go too (`without_outlet_suffix`).
    Page titles and aggregators add it; it is not the headline, and it would
    keep two outlets' copies of one headline apart.
 7. Language (`identify_language`): py3langid (a naive Bayes model over byte
@@ -608,20 +613,75 @@ def derive_title(text: str, max_chars: int = 120) -> Optional[str]:
 
 
 _OUTLET_SEPARATORS = (" - ", " – ", " — ", " | ", " :: ", " · ")
+_TITLE_PARTS = re.compile(r"\s+(?:-|–|—|\||::|·)\s+")
+# Endings a site's name carries in one place and not in another ("BostonGlobe.com", "IthacanOnline",
+# "Inexhibit magazine"), left out when names are compared.
+_SITE_NAME_ENDINGS = ("com", "couk", "co", "uk", "ca", "net", "org", "online", "magazine")
+_SITE_KEY_MIN_CHARS = 6
+_DOMAIN = re.compile(r"[\w-]+(?:\.[\w-]+)+")
 
 
-def without_outlet_suffix(title: Optional[str], outlet: Optional[str]) -> Optional[str]:
-    """The title without a trailing "<separator> <outlet>" (see rule 6); unchanged when nothing else is left."""
-    outlet = (outlet or "").strip()
-    if not title or not outlet:
+def _site_key(name: str) -> str:
+    """A site's name compared without case, spacing, punctuation, a leading "The" and a domain ending."""
+    key = re.sub(r"[\W_]", "", re.sub(r"^(?:the\s+|www\.)", "", name.strip().casefold()))
+    stripped = True
+    while stripped:
+        stripped = False
+        for ending in _SITE_NAME_ENDINGS:
+            if key.endswith(ending) and len(key) - len(ending) >= _SITE_KEY_MIN_CHARS - 2:
+                key, stripped = key[: -len(ending)], True
+    return key
+
+
+def _names_the_site(part: str, site_keys: tuple[str, ...]) -> bool:
+    """Whether a part of a page title is the site's name (`site_keys` from the outlet and URL host)."""
+    key = _site_key(part)
+    return bool(key) and any(
+        key == site or (len(site) >= _SITE_KEY_MIN_CHARS and key.endswith(site)) for site in site_keys if site
+    )
+
+
+def without_outlet_suffix(title: Optional[str], outlet: Optional[str], url: Optional[str] = None) -> Optional[str]:
+    """The title without the site's name and date a page title adds (see rule 6); unchanged when
+    nothing else is left.
+
+    A trailing "<separator> <outlet>" goes, the outlet's name compared without case; also when it
+    writes the outlet's name another way ("| The Boston Globe" for "BostonGlobe.com") or is the URL's
+    host ("| Globalnews.ca"). A leading "<outlet> <separator>" goes ("CNN.com - …"), and so does a
+    trailing date ("… - Sep 22, 2005").
+    """
+    if not title:
         return title
-    for separator in _OUTLET_SEPARATORS:
-        suffix = separator + outlet
-        if len(title) > len(suffix) and title[-len(suffix):].casefold() == suffix.casefold():
-            rest = title[: -len(suffix)].rstrip()
-            if _LETTER.search(rest):
-                return rest
-    return title
+    outlet = (outlet or "").strip()
+    if outlet:
+        for separator in _OUTLET_SEPARATORS:
+            suffix = separator + outlet
+            if len(title) > len(suffix) and title[-len(suffix):].casefold() == suffix.casefold():
+                rest = title[: -len(suffix)].rstrip()
+                if _LETTER.search(rest):
+                    return rest
+    site_keys = tuple(_site_key(name) for name in (outlet, _url_host(url)) if name)
+    parts = _TITLE_PARTS.split(title)
+    separators = _TITLE_PARTS.findall(title)
+    start, end = 0, len(parts)
+    # Only a domain-like name leads a page title ("CNN.com - …"): "Reuters - a profile of the agency"
+    # is about the outlet.
+    if end - start > 1 and site_keys and _DOMAIN.fullmatch(parts[start]) and _names_the_site(parts[start], site_keys):
+        start += 1
+    while end - start > 1 and (
+        (site_keys and _names_the_site(parts[end - 1], site_keys)) or is_time_stamp_title(parts[end - 1])
+    ):
+        end -= 1
+    if (start, end) == (0, len(parts)):
+        return title
+    rest = parts[start] + "".join(sep + part for sep, part in zip(separators[start:end - 1], parts[start + 1:end]))
+    return rest if _LETTER.search(rest) else title
+
+
+def _url_host(url: Optional[str]) -> Optional[str]:
+    """The host of a URL without "www." ("https://globalnews.ca/news/1" -> "globalnews.ca")."""
+    match = re.match(r"^[a-z][a-z0-9+.-]*://(?:[^@/]*@)?([^/:?#]+)", url or "", re.IGNORECASE)
+    return match.group(1).lower().removeprefix("www.") if match else None
 
 
 _ORDINAL_OR_CLOCK = re.compile(r"\b\d+(?:st|nd|rd|th|am|pm)\b", re.IGNORECASE)
@@ -639,15 +699,15 @@ def is_time_stamp_title(title: str) -> bool:
 
 
 def normalize_title(
-    title: Optional[str], strip_markdown: bool = True, outlet: Optional[str] = None
+    title: Optional[str], strip_markdown: bool = True, outlet: Optional[str] = None, url: Optional[str] = None
 ) -> Optional[str]:
-    """The given title on one line, emphasis marks and a trailing outlet name removed; None when nothing is left."""
+    """The given title on one line, emphasis marks and the site's name and date removed; None when nothing is left."""
     if title is None:
         return None
     title = normalize_inline(title)
     if strip_markdown:
         title = strip_markdown_emphasis(title)
-    title = without_outlet_suffix(title, normalize_inline(outlet) if outlet else None)
+    title = without_outlet_suffix(title, normalize_inline(outlet) if outlet else None, url)
     return title or None
 
 
@@ -902,7 +962,7 @@ def clean_article(article: Article, settings: CleaningSettings) -> CleanedArticl
     rejection = rejection_for(text, settings.min_words)
     if rejection:
         return rejection
-    title = normalize_title(article.title, settings.strip_markdown, outlet=article.outlet)
+    title = normalize_title(article.title, settings.strip_markdown, outlet=article.outlet, url=article.url)
     if title is not None and is_time_stamp_title(title):
         title = None
     title_derived = title is None
