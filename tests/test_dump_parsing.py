@@ -21,6 +21,7 @@ from transforms.dump_parsing import (
     folder_name,
     format_from_extension,
     normalise_language,
+    page_outlet,
     parse_json_line,
     parse_json_record,
     parse_plain_text,
@@ -475,3 +476,73 @@ def test_json_record_without_outlet_is_known_by_its_url_host():
     assert parse_json_record({"text": "Body.", "url": "not a url"}, 1500).outlet is None
     assert parse_json_record({"text": "Body."}, 1500).outlet is None
     assert parse_json_record({"text": "Body.", "url": "http://127.0.0.1:8000/a"}, 1500).outlet == "127.0.0.1"
+
+
+# --- paragraphs and outlet of an HTML page ------------------------------------------------------
+
+UTOMO = SHARED / "data" / "web_extraction_utomo"
+
+
+def load_utomo_page(page_id: str) -> str:
+    folder = require_shared(UTOMO)
+    raw = gzip.decompress((folder / "html" / f"{page_id}.html.gz").read_bytes())
+    return decode_bytes(raw, honour_declaration=True).text
+
+
+def test_page_paragraphs_are_separated_by_a_blank_line():
+    # trafilatura puts each paragraph on one line; the record schema separates paragraphs by a blank
+    # line, as the other formats do (before, the 127 + 490 pages of ../shared/data came out as one
+    # "paragraph" each).
+    html, gold = load_page("156770d676")  # The Hill
+    record = extract_html_article(html, min_words=25, text_date_window=WINDOW)
+    paragraphs = record.text.split("\n\n")
+    assert len(paragraphs) > 5
+    assert all(p and "\n" not in p for p in paragraphs)
+    gold_paragraphs = [p for p in gold["article_body"].split("\n") if len(p) > 80]
+    assert set(gold_paragraphs[1:]) <= set(paragraphs)
+
+
+@pytest.mark.parametrize(
+    "page_id, outlet",
+    [
+        # <meta name="copyright" content="© 2006 New York Magazine Holdings LLC. All Rights Reserved.">
+        ("843d861feac1e7b0", "New York Magazine Holdings LLC"),
+        # site name = the headline; <title>CNN.com - Lessons learned from Katrina - Sep 22, 2005
+        ("b7c2b274d6e7196b", "CNN.com"),
+        # site name = the headline; <title>Harsh Afghan outposts raise serious challenges for U.S. - CNN.com
+        ("e2ab652df07008f9", "CNN.com"),
+        # site name = the headline; <title>…: CIA - National | Globalnews.ca
+        ("c74e0993e87345aa", "Globalnews.ca"),
+        # site name = the title, and nothing else names the site: no outlet (not the headline)
+        ("f0aa7a87b63188c5", None),
+    ],
+)
+def test_a_page_outlet_is_never_a_headline_or_a_copyright_notice(page_id, outlet):
+    record = extract_html_article(load_utomo_page(page_id), min_words=25, text_date_window=WINDOW)
+    assert record.outlet == outlet
+
+
+@pytest.mark.parametrize(
+    "sitename, title, url, outlet",
+    [
+        ("The Hill", "South Dakota governor doubles down", "https://thehill.com/a", "The Hill"),
+        ("© 2008 New York Magazine Holdings LLC. All Rights Reserved.", "John Paulson Wins Again", None,
+         "New York Magazine Holdings LLC"),
+        ("? 2006 New York Magazine Holdings LLC. All Rights Reserved.", "Spanish Lessons", None,  # © lost to "?"
+         "New York Magazine Holdings LLC"),
+        ("Copyright © 1998-2005 Ars Technica, LLC", "A headline", None, "Ars Technica, LLC"),
+        ("Foxconn to expand production for Xiaomi in India | Taiwan News",
+         "Foxconn to expand production for Xiaomi in India | Taiwan News", "http://www.taiwannews.com.tw/x",
+         "Taiwan News"),
+        ("LinkNaija | Nigeria's popular news platform",
+         "LinkNaija | Nigeria's popular news platform: Kate Henshaw Is Looking Stunning In New Photos",
+         "http://www.linknaija.com/x", "LinkNaija"),
+        ("Mars rover finds water", "Mars rover finds water", "https://www.space.com/123-mars.html", "space.com"),
+        ("Seeker - Science. World. Exploration. Seek for yourself.", "Stephen Hawking to Visit Space",
+         None, "Seeker - Science. World. Exploration. Seek for yourself."),  # a site's tagline, not a headline
+        (None, "A headline", "https://www.reuters.com/x", "reuters.com"),
+        (None, "A headline", None, None),
+    ],
+)
+def test_page_outlet(sitename, title, url, outlet):
+    assert page_outlet(sitename, title, url) == outlet

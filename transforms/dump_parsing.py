@@ -526,6 +526,64 @@ def _teach_htmldate_zone_abbreviations() -> None:
 _teach_htmldate_zone_abbreviations()
 
 
+# --- The outlet and the paragraphs of an HTML page -----------------------------------------------
+#
+# trafilatura's site name is not always a site's name. On the 617 pages of ../shared/data it was a
+# copyright notice 14 times (`<meta name="copyright" content="© 2006 New York Magazine Holdings LLC.
+# All Rights Reserved.">`) and the headline, or "<site> - <headline>", 23 times (old pages whose
+# <title> is "Harsh Afghan outposts raise serious challenges for U.S. - CNN.com" or "CNN.com -
+# Lessons learned from Katrina - Sep 22, 2005", and a page whose og:site_name is "Global News").
+# `page_outlet` keeps the holder of a copyright notice, and for a headline takes the site's part of
+# the site name or of the title, else the URL's host, else nothing.
+
+_SITE_SEPARATORS = re.compile(r"\s+(?:-|–|—|\||::|·)\s+")
+_COPYRIGHT_SITENAME = re.compile(
+    # "?" is a "©" an encoding lost: "? 2006 New York Magazine Holdings LLC."
+    r"^(?:(?:copyright\s*)?(?:©|\(c\))|copyright\b|\?(?=\s*\d{4}))\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?\s*,?\s*)?",
+    re.IGNORECASE,
+)
+_ALL_RIGHTS_RESERVED = re.compile(r"[\s.,;]*all\s+rights\s+reserved\b.*$", re.IGNORECASE)
+_SITE_NAME_MAX_CHARS = 40
+_HEADLINE_MIN_CHARS = 20
+
+
+def _site_name_of_notice(notice: str) -> str:
+    """"© 2006 New York Magazine Holdings LLC. All Rights Reserved." -> "New York Magazine Holdings LLC"."""
+    holder = _ALL_RIGHTS_RESERVED.sub("", _COPYRIGHT_SITENAME.sub("", notice, count=1))
+    return holder.strip(" .,;")
+
+
+def _is_headline(name: str, title: str) -> bool:
+    name, title = name.casefold(), title.casefold()
+    return name == title or (len(name) >= _HEADLINE_MIN_CHARS and (name in title or title in name))
+
+
+def _short_site_part(parts: list[str]) -> Optional[str]:
+    parts = [part.strip() for part in parts if part.strip()]
+    shortest = min(parts, key=len, default=None)
+    return shortest if shortest and len(shortest) <= _SITE_NAME_MAX_CHARS and len(parts) > 1 else None
+
+
+def page_outlet(sitename: Optional[str], title: Optional[str], url: Optional[str]) -> Optional[str]:
+    """The outlet of a page from trafilatura's site name, the title and the URL (see above)."""
+    name = " ".join((sitename or "").split())
+    if _COPYRIGHT_SITENAME.match(name):
+        name = _site_name_of_notice(name)
+    if name and title and _is_headline(name, " ".join(title.split())):
+        title = " ".join(title.split())
+        from_name = _short_site_part(_SITE_SEPARATORS.split(name))
+        rest = title[title.casefold().find(name.casefold()) + len(name):] if name.casefold() in title.casefold() else ""
+        rest_parts = [part for part in _SITE_SEPARATORS.split(" " + rest.strip() + " ") if part.strip()]
+        from_title = rest_parts[-1].strip() if rest_parts and len(rest_parts[-1].strip()) <= _SITE_NAME_MAX_CHARS else None
+        name = from_name or from_title or ""
+    return name or url_host(url)
+
+
+def article_paragraphs(text: str) -> str:
+    """trafilatura's lines (one paragraph, list item or table row each) separated by a blank line."""
+    return "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
+
+
 def load_html_extractor():
     """trafilatura, imported (about 0.4 s: lxml, htmldate, courlan) before any page's time limit runs."""
     import trafilatura
@@ -577,11 +635,12 @@ def extract_html_article(
         except ValueError:
             evidence = None  # a page date we cannot read: the text may still say
     evidence = evidence or date_from_text(text, text_date_window)
+    title = (document.title or "").strip() or None
     return ParsedRecord(
-        text=text,
-        title=(document.title or "").strip() or None,
+        text=article_paragraphs(text),
+        title=title,
         url=document.url or None,
-        outlet=(document.sitename or document.hostname or "").strip() or None,
+        outlet=page_outlet(document.sitename, title, document.url) or (document.hostname or "").strip() or None,
         published_at=evidence.published_at,
         date_source=evidence.date_source,
     )
