@@ -31,6 +31,7 @@ from transforms.dump_parsing import (
     run_with_time_limit,
     sniff_format,
     split_date_marker,
+    with_day_and_month_of_url,
 )
 
 UTC = dt.timezone.utc
@@ -546,3 +547,27 @@ def test_a_page_outlet_is_never_a_headline_or_a_copyright_notice(page_id, outlet
 )
 def test_page_outlet(sitename, title, url, outlet):
     assert page_outlet(sitename, title, url) == outlet
+
+
+def test_a_page_date_read_day_first_is_settled_by_the_url():
+    # NY Mag prints "04/08/2017" beside <time itemprop="datePublished" datetime="2017-04-08T09:32:44-04:00">;
+    # htmldate read it day first (4 August). The URL says .../2017/04/...
+    record = extract_html_article(load_utomo_page("4ea6cb08cdebf6dc"), min_words=25, text_date_window=WINDOW)
+    assert record.url.startswith("http://nymag.com/daily/intelligencer/2017/04/")
+    assert (record.published_at.date(), record.date_source) == (dt.date(2017, 4, 8), "page_metadata")
+
+
+@pytest.mark.parametrize(
+    "published, url, expected",
+    [
+        (day(2017, 8, 4), "http://nymag.com/daily/intelligencer/2017/04/kushner.html", day(2017, 4, 8)),
+        (day(2013, 4, 12), "http://nymag.com/thecut/2013/12/long-strange-journey.html", day(2013, 12, 4)),
+        (day(2017, 8, 4), "https://example.com/2017/04/09/story/", day(2017, 8, 4)),  # swapped is Apr 8, not Apr 9
+        (day(2013, 11, 27), "https://www.vulture.com/2013/12/movie-review.html", day(2013, 11, 27)),  # no swap fits
+        (day(2017, 4, 8), "http://nymag.com/2017/04/x.html", day(2017, 4, 8)),
+        (day(2017, 8, 4), "https://thehill.com/homenews/state-watch/471178-story", day(2017, 8, 4)),
+        (day(2017, 8, 4), None, day(2017, 8, 4)),
+    ],
+)
+def test_with_day_and_month_of_url(published, url, expected):
+    assert with_day_and_month_of_url(published, url) == expected

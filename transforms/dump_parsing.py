@@ -47,7 +47,10 @@ rule that applies:
   abbreviation after the time ("2017-03-21 11:35:57 EDT") gives its offset
   (`ZONE_OFFSET_HOURS`: the US and European zones and a few more); an
   ambiguous one (IST, AST) or an unknown one gives none, so the time counts
-  as UTC, without a warning.
+  as UTC, without a warning. htmldate reads numeric dates day first: a page
+  date whose year matches the URL's `/YYYY/MM/` but not its month, and whose
+  day and month swapped do, is swapped ("04/08/2017" on nymag.com/…/2017/04/
+  is April 8, not August 4; `with_day_and_month_of_url`).
 - `dateline` (any format, when the rules above gave nothing: plain text
   without a marker, JSON without a date field, HTML without a page date): one
   of the first three non-blank lines starts with a dateline,
@@ -584,6 +587,31 @@ def article_paragraphs(text: str) -> str:
     return "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 
+# htmldate reads a numeric date as day first: the "04/08/2017" (April 8) that NY Mag pages print
+# beside <time itemprop="datePublished" datetime="2017-04-08T09:32:44-04:00"> became 4 August, 10 of
+# the 185 pages of ../shared/data whose URL states year and month (nymag.com/…/2017/04/…). When the
+# URL's year and month disagree with the page date and the date read month first agrees, the URL
+# settles it.
+_URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0[1-9]|1[0-2])(?:[/-]([0-3]\d))?/")
+
+
+def with_day_and_month_of_url(published: dt.datetime, url: Optional[str]) -> dt.datetime:
+    """The page date, its day and month swapped when only the swapped date fits the URL's date."""
+    match = _URL_DATE.search(url or "")
+    if not match:
+        return published
+    year, month = int(match[1]), int(match[2])
+    day = int(match[3]) if match[3] else None
+    if (published.year, published.month) == (year, month) or published.year != year:
+        return published
+    try:
+        swapped = published.replace(month=published.day, day=published.month)
+    except ValueError:
+        return published
+    fits = swapped.month == month and (day is None or swapped.day == day)
+    return swapped if fits else published
+
+
 def load_html_extractor():
     """trafilatura, imported (about 0.4 s: lxml, htmldate, courlan) before any page's time limit runs."""
     import trafilatura
@@ -631,7 +659,8 @@ def extract_html_article(
     evidence = None
     if document.date:
         try:
-            evidence = DateEvidence(parse_record_date(document.date), "page_metadata")
+            page_date = with_day_and_month_of_url(parse_record_date(document.date), document.url)
+            evidence = DateEvidence(page_date, "page_metadata")
         except ValueError:
             evidence = None  # a page date we cannot read: the text may still say
     evidence = evidence or date_from_text(text, text_date_window)
