@@ -700,3 +700,34 @@ def test_config_rejects_unknown_keys_and_is_frozen():
     with pytest.raises(ValidationError):
         CleanConfig().min_words = 3
     assert all(field.description for field in CleanConfig.model_fields.values())
+
+
+# --- 2. Paragraphs of an extracted page ----------------------------------------------------------
+
+
+def test_an_extracted_pages_lines_are_its_paragraphs(config):
+    # A real page of ../shared/data/article_extraction through the HTML reader: trafilatura writes one
+    # paragraph per line; the row's text separates paragraphs by a blank line, as the schema says.
+    import gzip
+    import json
+
+    from tests.conftest import SHARED, require_shared
+    from transforms.decoding import decode_bytes
+    from transforms.dump_parsing import extract_html_article
+
+    folder = require_shared(SHARED / "data" / "article_extraction")
+    with gzip.open(folder / "ground_truth.dev.jsonl.gz", "rt", encoding="utf-8") as lines:
+        (gold,) = [r for r in map(json.loads, lines) if r["id"].startswith("156770d676")]  # The Hill
+    html = decode_bytes(gzip.decompress((folder / gold["html_file"]).read_bytes()), honour_declaration=True).text
+    record = extract_html_article(html, min_words=25, text_date_window=1500)
+    article = make_article(record.text, title=record.title).replace(content_source="page")
+    paragraphs = tc.clean_article(article, config).article.text.split("\n\n")
+    assert len(paragraphs) > 5 and all("\n" not in p for p in paragraphs)
+    gold_paragraphs = [p for p in gold["article_body"].split("\n")[1:] if len(p) > 80 and "t.co/" not in p]
+    assert gold_paragraphs and set(gold_paragraphs) <= set(paragraphs)
+
+
+def test_a_files_single_line_breaks_stay(config):
+    # ECB+ records of the reprint set: one sentence per line, no blank line; a file's lines are kept.
+    text = "Strong earthquake jolts southern Iran, felt in Oman\nAn earthquake measuring at least magnitude 5.9 shook Iran."
+    assert tc.clean_article(make_article(text), config).article.text == text

@@ -582,11 +582,6 @@ def page_outlet(sitename: Optional[str], title: Optional[str], url: Optional[str
     return name or url_host(url)
 
 
-def article_paragraphs(text: str) -> str:
-    """trafilatura's lines (one paragraph, list item or table row each) separated by a blank line."""
-    return "\n\n".join(line.strip() for line in text.splitlines() if line.strip())
-
-
 # htmldate reads a numeric date as day first: the "04/08/2017" (April 8) that NY Mag pages print
 # beside <time itemprop="datePublished" datetime="2017-04-08T09:32:44-04:00"> became 4 August, 10 of
 # the 185 pages of ../shared/data whose URL states year and month (nymag.com/…/2017/04/…). When the
@@ -666,7 +661,7 @@ def extract_html_article(
     evidence = evidence or date_from_text(text, text_date_window)
     title = (document.title or "").strip() or None
     return ParsedRecord(
-        text=article_paragraphs(text),
+        text=text,
         title=title,
         url=document.url or None,
         outlet=page_outlet(document.sitename, title, document.url) or (document.hostname or "").strip() or None,
