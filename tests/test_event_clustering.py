@@ -165,6 +165,49 @@ def test_a_copy_joins_its_canonical_copys_event_whatever_its_text(seed_texts, ec
     assert assigned["orphan"] == clustering.event_id_for("orphan")
 
 
+def test_a_late_copy_joins_its_canonical_copys_closed_event_without_reopening_it(seed_texts):
+    """Wire copies run a day or two late, past the quiet period: they keep their original's event."""
+    text = next(iter(seed_texts.values()))
+    late = FRIDAY + dt.timedelta(hours=PARAMS.quiet_period_hours + 30)
+    original = make_article("original", text, FRIDAY)
+    # Something else happens in between, so the clock moves past the original's quiet period.
+    other = make_article("other", "Volcanic ash grounded flights across Iceland and Norway", late)
+    copy = make_article("copy", text, late + dt.timedelta(minutes=1), canonical_id="original", is_canonical=False)
+    # The same text published anew, not as a copy: the closed event takes nothing new.
+    rewrite = make_article("rewrite", text, late + dt.timedelta(minutes=2))
+    assigned = dict(
+        (a.article_id, e) for a, e in clustering.cluster_in_order([original, other, copy, rewrite], PARAMS)
+    )
+    assert assigned["copy"] == assigned["original"] == clustering.event_id_for("original")
+    assert assigned["rewrite"] == clustering.event_id_for("rewrite")
+
+
+def test_a_copy_of_an_event_closed_longer_than_the_copy_memory_is_clustered_like_any_article(seed_texts):
+    params = ClusteringParams(copy_memory_hours=24.0)
+    text = next(iter(seed_texts.values()))
+    original = make_article("original", text, FRIDAY)
+    within = FRIDAY + dt.timedelta(hours=params.quiet_period_hours + 20)
+    beyond = FRIDAY + dt.timedelta(hours=params.quiet_period_hours + 30)
+    early_copy = make_article("early", text, within, canonical_id="original", is_canonical=False)
+    late_copy = make_article("late", text, beyond, canonical_id="original", is_canonical=False)
+    assigned = dict((a.article_id, e) for a, e in clustering.cluster_in_order([original, early_copy, late_copy], params))
+    assert assigned["early"] == assigned["original"]
+    assert assigned["late"] == clustering.event_id_for("late")
+
+
+def test_closed_events_leave_no_article_ids_behind_after_the_copy_memory(seed_texts):
+    """State stays bounded: a long stream keeps only the last copy_memory_hours of closed events."""
+    params = ClusteringParams(copy_memory_hours=24.0)
+    text = next(iter(seed_texts.values()))
+    clusterer = OnlineEventClusterer(params)
+    features = features_of(make_article("x", text), params)
+    for day in range(30):  # one article a day: each closes the event before it
+        clusterer.assign(make_article(f"day-{day}", text, FRIDAY + dt.timedelta(days=day)), features)
+    remembered = [article_id for article_id in (f"day-{day}" for day in range(30)) if clusterer.event_of(article_id)]
+    # Live: the last day's; closed within 12 h + 24 h: the day before.
+    assert remembered == ["day-28", "day-29"]
+
+
 def test_far_apart_years_separate_otherwise_identical_texts():
     strict = ClusteringParams(year_weight=5.0)
     old = make_article("old", "Earthquake of magnitude 6 strikes Qeshm island in 2005, officials said.")

@@ -62,7 +62,8 @@ def ecbplus_records() -> list[dict]:
 @pytest.fixture(scope="module")
 def stream_input(ecbplus_records) -> list[Article]:
     """500 real headlines over two days (real times, several stories), three undated
-    articles and a syndicated copy of one headline."""
+    articles and two syndicated copies of one headline: one half an hour late, one
+    a day late (its original's event closed by then)."""
     headlines = []
     with gzip.open(require_shared(UCI), "rt", encoding="utf-8") as lines:
         for line in itertools.islice(lines, 500):
@@ -79,7 +80,15 @@ def stream_input(ecbplus_records) -> list[Article]:
         is_canonical=False,
         lag_seconds=1800,
     )
-    return headlines + undated + [copy]
+    late_copy = make_article(
+        "late-copy-of-" + original.article_id,
+        "Another reprint, carried a day later.",
+        original.published_at + dt.timedelta(hours=24),
+        canonical_id=original.article_id,
+        is_canonical=False,
+        lag_seconds=86400,
+    )
+    return headlines + undated + [copy, late_copy]
 
 
 def run_batch(articles, config=None, check=None, check_dead=None) -> None:
@@ -141,13 +150,14 @@ def test_unrelated_articles_stay_apart_from_the_seeds(seed_articles, ecbplus_rec
     run_batch(seed_articles + others, check=check)
 
 
-def test_a_syndicated_copy_joins_its_canonical_event(stream_input):
-    copy = stream_input[-1]
-    original = next(a for a in stream_input if a.article_id == copy.canonical_id)
+def test_syndicated_copies_join_their_canonical_event_also_after_it_closed(stream_input):
+    copies = [a for a in stream_input if a.is_canonical is False]
+    original = next(a for a in stream_input if a.article_id == copies[0].canonical_id)
+    assert max(copy.lag_seconds for copy in copies) > EventsConfig().quiet_period_hours * 3600
 
     def check(rows):
         events = events_of(rows)
-        assert events[copy.article_id] == events[original.article_id]
+        assert [events[copy.article_id] for copy in copies] == [events[original.article_id]] * 2
 
     run_batch(stream_input, check=check)
 

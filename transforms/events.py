@@ -158,6 +158,12 @@ class EventsConfig(BaseModel):
     max_event_terms: int = Field(
         400, ge=10, description="Terms an event's vectors keep (pruned to this past twice as many)."
     )
+    copy_memory_hours: float = Field(
+        168.0,
+        ge=0.0,
+        description="How long after an event closes a late syndicated copy of one of its articles "
+        "still gets its event_id (keep it at least dedup.retention_days).",
+    )
     time_bucket_days: int = Field(
         0,
         ge=0,
@@ -183,6 +189,7 @@ class EventsConfig(BaseModel):
             max_zipf=self.max_zipf,
             quiet_period_hours=self.quiet_period_hours,
             max_event_terms=self.max_event_terms,
+            copy_memory_hours=self.copy_memory_hours,
         )
 
 
