@@ -367,5 +367,20 @@ def test_extract_page_and_article_fields_on_a_real_page():
     assert article.published_at == parse_page_date(page.date)
 
 
+def test_a_feed_pages_date_read_day_first_is_settled_by_its_url():
+    # The same NY Mag page as the file reader's test: "04/08/2017" is April 8 (URL .../2017/04/...).
+    raw = gzip.decompress((require_shared(SHARED / "data" / "web_extraction_utomo") / "html" / "4ea6cb08cdebf6dc.html.gz").read_bytes())
+    url = "http://nymag.com/daily/intelligencer/2017/04/kushner-is-more-of-an-economic-populist-than-steve-bannon.html"
+    page = extract_page(decode_page(raw), url)
+    assert parse_page_date(page.date).date() == dt.date(2017, 8, 4)  # htmldate's reading
+    fetched = dt.datetime(2017, 4, 9, tzinfo=UTC)
+    item = FeedItem(
+        feed_url="http://127.0.0.1/feed.xml", outlet="NY Mag", guid="g1", link=url, title=None, text="",
+        published_at=None, language="en", entry_identity="g1", polled_at=fetched, fetch_page=True, respect_robots_txt=True,
+    )
+    article = article_from_item(item, text=page.text, content_source="page", ingested_at=fetched, page=page, page_url=url)
+    assert (article.published_at.date(), article.date_source) == (dt.date(2017, 4, 8), "page_metadata")
+
+
 def test_extract_page_returns_none_for_a_page_without_text():
     assert extract_page("<html><body></body></html>", None) is None

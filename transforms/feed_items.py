@@ -91,7 +91,7 @@ from dataclasses import dataclass
 from typing import Optional, Union
 from urllib.parse import urljoin, urlsplit
 
-from transforms.dump_parsing import url_host
+from transforms.dump_parsing import url_host, with_day_and_month_of_url
 from transforms.schema import Article, make_article_id
 from transforms.text_cleaning import without_outlet_suffix
 
@@ -592,9 +592,10 @@ def article_from_item(
     page_url: Optional[str] = None,
 ) -> Article:
     """The Article for a feed item, from its page (`page`) or its own text."""
-    published_at, date_source = choose_published_at(
-        item.published_at, parse_page_date(page.date) if page else None, item.polled_at
-    )
+    page_date = parse_page_date(page.date) if page else None
+    if page_date is not None:  # htmldate reads numeric dates day first; the page's URL may say otherwise
+        page_date = with_day_and_month_of_url(page_date, page_url or item.link)
+    published_at, date_source = choose_published_at(item.published_at, page_date, item.polled_at)
     return Article(
         article_id=make_article_id(item.identity, text),
         url=page_url or item.link,
