@@ -170,6 +170,7 @@ def run_command(argv: Sequence[str]) -> int:
     from pipeline.runners import (
         BATCH_LOCAL_RUNNER,
         STREAMING_LOCAL_RUNNER,
+        ClusterError,
         interrupt_on_stop_signals,
         resolve_runner,
         run_to_completion,
@@ -264,6 +265,10 @@ def run_command(argv: Sequence[str]) -> int:
     except KeyboardInterrupt:
         print(_INTERRUPTED, file=sys.stderr)
         return 130
+    except ClusterError as error:
+        # The cluster (Dask) is unreachable, has no workers, or was lost: one line, not its traceback.
+        print(f"newsbeam: {error}; nothing of this run was published", file=sys.stderr)
+        return 1
     finally:
         cleanup_staging(output, run_id)
 

@@ -28,9 +28,20 @@ upstream (read, clean, NER) ran again under new keys for every side input.
 And a GroupByKey spreads its output over `--dask_npartitions` partitions, or
 four per worker thread: Beam's translation keeps the partition count, and a
 bounded read starts as one partition, so most of the graph ran as one task.
-Everything else — Dask bags, the
-`dask.distributed` client, `--dask_client_address` and the other DaskOptions —
-is Beam's own runner, unchanged. `newsbeam run --runner DaskRunner` uses it.
+
+Running the graph (`run_pipeline`, `ClusterRunResult`): a cluster that cannot
+run it raises `pipeline.runners.ClusterError`, which `newsbeam run` prints as
+one line: no scheduler at the address (Beam: a 70-line traceback), a missing
+scheduler file (Dask: waits for it forever), a scheduler without workers or
+workers gone during the run (Beam: waits forever), a scheduler gone during the
+run (Beam: cancelled tasks taken for a finished run), workers dying on a task.
+How long it waits for the cluster: `--dask_connection_timeout`, else Dask's
+connect timeout (30 s). Every end of the graph is computed (Beam computes the
+last step it visited only), and a LocalCluster started for a run without
+`--dask_client_address` keeps its INFO lines out of the run's output.
+Everything else — Dask bags, the `dask.distributed` client,
+`--dask_client_address` and the other DaskOptions — is Beam's own runner.
+`newsbeam run --runner DaskRunner` uses it.
 
     newsbeam run --input 'dumps/*.jsonl' --output out \\
         --runner DaskRunner --dask_client_address 127.0.0.1:8786
@@ -40,7 +51,10 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import logging
+import os
 import threading
+import time
 import uuid
 
 import apache_beam
@@ -49,7 +63,10 @@ from apache_beam.pvalue import TaggedOutput
 from apache_beam import DoFn
 from apache_beam.runners.common import DoFnContext, DoFnInvoker, DoFnSignature, _OutputHandler
 from apache_beam.runners.dask import transform_evaluator
+from apache_beam.runners.dask.dask_runner import DaskOptions, DaskRunnerResult
 from apache_beam.runners.dask.dask_runner import DaskRunner as BeamDaskRunner
+from apache_beam.runners.dask.overrides import dask_overrides
+from apache_beam.runners.runner import PipelineState
 from apache_beam.runners.dask.transform_evaluator import (
     TRANSLATIONS,
     DaskBagWindowedIterator,
@@ -59,6 +76,10 @@ from apache_beam.runners.dask.transform_evaluator import (
     get_windowed_value,
 )
 from apache_beam.transforms.sideinputs import SideInputMap
+
+from pipeline.runners import ClusterError
+
+_LOGGER = logging.getLogger(__name__)
 
 
 # DoFns already set up in this worker process, by step and thread: Beam sets a
@@ -251,10 +272,20 @@ class DaskRunner(BeamDaskRunner):
         @dataclasses.dataclass
         class OutputRoutingVisitor(PipelineVisitor):
             bags: dict = dataclasses.field(default_factory=collections.OrderedDict)
+            read: set = dataclasses.field(default_factory=set)  # values some step reads
+
+            def leaves(self) -> list:
+                """The bags no step reads: every end of the graph, each one to compute."""
+                return [
+                    bag for node, bag in self.bags.items()
+                    if not any(output in self.read for output in node.outputs.values())
+                ]
 
             def visit_transform(self, transform_node) -> None:
                 op_class = _TRANSLATIONS.get(transform_node.transform.__class__, NoOp)
                 op = op_class(transform_node, bag_kwargs=bag_kwargs)
+                self.read.update(transform_node.inputs)
+                self.read.update(side_input.pvalue for side_input in transform_node.side_inputs)
 
                 op_kws = {"input_bag": None, "side_inputs": None}
                 inputs = list(transform_node.inputs)
@@ -301,3 +332,204 @@ class DaskRunner(BeamDaskRunner):
                 self.bags[transform_node] = op.apply(**op_kws).map_partitions(list)
 
         return OutputRoutingVisitor()
+
+    def run_pipeline(self, pipeline, options):
+        """Beam's `run_pipeline`, with a cluster that cannot run the pipeline said in one line.
+
+        Differences: an unreachable scheduler (or a missing scheduler file, which Dask
+        waits for forever), a scheduler without workers, and a cluster lost during the
+        run raise `ClusterError` (Beam's gave a 70-line traceback after 30 s, waited
+        forever, or reported the cancelled run as done); every end of the graph is
+        computed, not only the last step visited; Create's partitions are Beam's own
+        default size, named, so Beam does not warn of its default for every Create.
+        """
+        import dask
+        import dask.distributed as ddist
+
+        dask_options = options.view_as(DaskOptions).get_all_options(drop_default=True, current_only=True)
+        bag_kwargs = DaskOptions._extract_bag_kwargs(dask_options) or {"partition_size": _CREATE_PARTITION_SIZE}
+        patience_s = _patience_s(dask_options)
+        client = _connect(ddist, dask_options, patience_s)
+        try:
+            _await_a_worker(client, patience_s)
+            pipeline.replace_all(dask_overrides())
+            visitor = self.to_dask_bag_visitor(bag_kwargs)
+            pipeline.visit(visitor)
+            futures = client.compute(dask.optimize(_one_collection(visitor.leaves())))
+        except BaseException:
+            client.close()
+            raise
+        return ClusterRunResult(client, futures, patience_s=patience_s)
+
+
+def _one_collection(leaves: list):
+    """The graph's ends as one collection: Dask optimises collections computed together
+    each on its own, and the steps they share then ran once for each."""
+    if len(leaves) == 1:
+        return leaves[0]
+    from dask import bag
+
+    return bag.concat([leaf.map_partitions(_no_values) for leaf in leaves])
+
+
+def _no_values(partition) -> list:
+    return []
+
+
+# Beam's default length of a Create's partitions (it warns, every time, that it used to be 1).
+_CREATE_PARTITION_SIZE = 128
+# How often a waiting run looks at the cluster.
+_POLL_S = 2.0
+
+
+def _patience_s(dask_options: dict) -> float:
+    """How long a run waits for the cluster (its scheduler, scheduler file, a worker):
+    --dask_connection_timeout, else Dask's connect timeout (distributed.comm.timeouts.connect, 30 s)."""
+    import dask
+    from dask.utils import parse_timedelta
+
+    timeout = dask_options.get("timeout")
+    if isinstance(timeout, (int, float)):
+        return float(timeout)
+    return float(parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), "s"))
+
+
+def _where(dask_options: dict) -> str:
+    if dask_options.get("address"):
+        return f"the Dask scheduler at {dask_options['address']}"
+    if dask_options.get("scheduler_file"):
+        return f"the Dask scheduler of {dask_options['scheduler_file']}"
+    return "a local Dask cluster"
+
+
+def _connect(ddist, dask_options: dict, patience_s: float):
+    """A client of the cluster the options name, or ClusterError saying why there is none.
+
+    With neither --dask_client_address nor --dask_scheduler_file, Beam's choice: a
+    LocalCluster in this process, whose scheduler's INFO lines are kept out of the run's
+    output. A scheduler file that does not exist is waited for (a scheduler may be
+    writing it) as long as a connection is, not forever as Dask does.
+    """
+    where = _where(dask_options)
+    scheduler_file = dask_options.get("scheduler_file")
+    if not dask_options.get("address") and not scheduler_file:
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    if scheduler_file and not dask_options.get("address"):
+        deadline = time.monotonic() + patience_s
+        while not os.path.exists(scheduler_file):
+            if time.monotonic() > deadline:
+                raise ClusterError(
+                    f"no Dask scheduler file at {scheduler_file} after {patience_s:g} s "
+                    "(dask scheduler --scheduler-file FILE writes it)"
+                )
+            time.sleep(0.2)
+    try:
+        return ddist.Client(**dask_options)
+    except ValueError as error:  # an address Dask cannot parse (http://...)
+        raise ClusterError(f"cannot use {where}: {error}") from None
+    except OSError as error:  # Dask's own time-out
+        raise ClusterError(
+            f"cannot reach {where}: {error} (is `dask scheduler` running there? "
+            "--dask_connection_timeout sets how long to try)"
+        ) from None
+
+
+def _workers(client) -> int:
+    try:
+        return len(client.nthreads())
+    except OSError as error:
+        raise ClusterError(f"lost the connection to the Dask scheduler at {client.scheduler.address}: {error}") from None
+
+
+def _await_a_worker(client, patience_s: float) -> None:
+    """Return once the cluster has a worker; ClusterError after `patience_s` without one.
+
+    A scheduler with no worker accepts the graph and holds it forever: the run used to
+    wait without a word.
+    """
+    if _workers(client):
+        return
+    _LOGGER.warning(
+        "the Dask scheduler at %s has no workers yet; waiting up to %g s for one "
+        "(dask worker %s)", client.scheduler.address, patience_s, client.scheduler.address,
+    )
+    deadline = time.monotonic() + patience_s
+    while not _workers(client):
+        if time.monotonic() > deadline:
+            raise ClusterError(
+                f"the Dask scheduler at {client.scheduler.address} has no workers "
+                f"(none joined in {patience_s:g} s; start them with `dask worker {client.scheduler.address}`)"
+            )
+        time.sleep(min(_POLL_S, patience_s))
+
+
+@dataclasses.dataclass
+class ClusterRunResult(DaskRunnerResult):
+    """Beam's Dask result, whose wait fails when the cluster cannot finish the run.
+
+    Beam's `wait_until_finish` takes cancelled tasks for finished ones (a scheduler
+    that went away ended the run "done", and newsbeam then found no output), and waits
+    forever for a cluster whose workers are gone. This one raises ClusterError in both
+    cases, the second after `patience_s` without a worker, and on any failure or
+    interrupt cancels the run's tasks and closes the client, so the cluster drops
+    the run at once.
+    """
+
+    patience_s: float = 30.0
+
+    def wait_until_finish(self, duration=None) -> str:
+        from distributed import KilledWorker, wait
+        from distributed.client import FutureCancelledError, FuturesCancelledError
+
+        address = self.client.scheduler.address
+        deadline = None if duration is None else time.monotonic() + duration / 1000
+        workerless_since = None
+        try:
+            while True:
+                try:
+                    wait(self.futures, timeout=_POLL_S)
+                    break
+                except TimeoutError:
+                    pass
+                if _workers(self.client):
+                    workerless_since = None
+                elif workerless_since is None:
+                    workerless_since = time.monotonic()
+                elif time.monotonic() - workerless_since > self.patience_s:
+                    raise ClusterError(
+                        f"the Dask cluster at {address} has had no workers for {self.patience_s:g} s "
+                        "(were they stopped?); the run cannot finish"
+                    )
+                if deadline is not None and time.monotonic() > deadline:
+                    return self._state
+            for future in self.futures:
+                future.result()  # a failed task raises its error here
+        except (FuturesCancelledError, FutureCancelledError) as error:
+            self._fail()
+            reasons = sorted(
+                {group.reason for group in error.error_groups}
+                if isinstance(error, FuturesCancelledError) else {error.reason}
+            )
+            raise ClusterError(
+                f"the run's tasks on the Dask scheduler at {address} were cancelled ({', '.join(reasons)}; "
+                "was the scheduler stopped, or the connection to it lost?)"
+            ) from None
+        except KilledWorker as error:
+            self._fail()
+            raise ClusterError(
+                f"Dask workers died running one task ({error}); if they ran out of memory, "
+                "a larger --dask_npartitions gives each task fewer articles"
+            ) from None
+        except BaseException:
+            self._fail()
+            raise
+        self._state = PipelineState.DONE
+        return self._state
+
+    def _fail(self) -> None:
+        self._state = PipelineState.FAILED
+        try:
+            self.client.cancel(self.futures)
+            self.client.close()
+        except Exception:  # the cluster may be gone already; nothing more to release
+            pass

@@ -43,6 +43,12 @@ RUNNER_ALIASES = {
 _LOCAL_SWITCHING_NAMES = {"directrunner", "direct", "switchingdirectrunner"}
 
 
+class ClusterError(RuntimeError):
+    """The cluster a run was sent to cannot run it: unreachable, without workers, or lost
+    during the run (pipeline/dask_runner.py raises it). Its message is one line for the
+    user, which `newsbeam run` prints alone, without a traceback."""
+
+
 def resolve_runner(requested: str | None, streaming: bool) -> str:
     """The runner name to hand to Beam for what the user asked for."""
     if requested is None or requested.lower() in _LOCAL_SWITCHING_NAMES:
