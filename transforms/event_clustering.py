@@ -626,7 +626,9 @@ class OnlineEventClusterer:
             _unpost(self._term_postings, term, event.event_id)
         for term in event.names:
             _unpost(self._name_postings, term, event.event_id)
-        self._closed[event.event_id] = (event.last_active, event.members)
+        # Only the articles a copy can name as its canonical copy (copies are never in the map).
+        remembered = [article_id for article_id in event.members if article_id in self._event_of_article]
+        self._closed[event.event_id] = (event.last_active, remembered)
 
     def _forget_closed(self) -> None:
         """Drop the article ids of events closed longer than copy_memory_hours ago."""
