@@ -47,9 +47,15 @@ def test_progress_is_silent_when_not_a_terminal():
     assert TALLY.records == 3  # the taps still counted
 
 
-def test_a_real_run_counts_every_stage(tmp_path, capsys):
+def test_a_real_run_counts_every_stage(tmp_path, capsys, monkeypatch):
     """The CLI's graph carries the taps: after a run on the seeds the tally holds all five."""
+    from pipeline import runners
     from pipeline.cli import run_command
+
+    # The CLI's stop-signal set-up is process-wide (handlers, a wakeup pipe that remembers any later
+    # SIGINT): in the test process it would outlive this test and turn another test's Ctrl-C into a
+    # "stop requested" for the rest of the session.
+    monkeypatch.setattr(runners, "interrupt_on_stop_signals", lambda: None)
 
     code = run_command(["--input", str(SEEDS_DIR / "*.txt"), "--output", str(tmp_path / "out")])
     assert code == 0, capsys.readouterr().err
