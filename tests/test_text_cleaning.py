@@ -539,6 +539,56 @@ def test_a_given_title_loses_its_outlets_site_name_in_cleaning(config):
     assert outcome.article.title == "Police investigate cans"
 
 
+# The start of a real ECB+ article (1_1ecbplus): its text starts with its headline, as scraped.
+HEADLINE_FIRST = (
+    "Lindsay Lohan Leaves Betty Ford, Checks Into Malibu Rehab\n"
+    "First Published: June 13, 2013 4:59 PM EDT\n"
+    "Lindsay Lohan has left the Betty Ford Center and is moving to a rehab facility in Malibu, Calif., "
+    "Access Hollywood has confirmed."
+)
+HEADLINE = "Lindsay Lohan Leaves Betty Ford, Checks Into Malibu Rehab"
+# 7_4ecbplus: the file's "title" is the lead sentence, which the text starts with.
+LEAD_AS_TITLE = (
+    "Wladimir Klitschko stopped Tony Thompson in the sixth round to keep a comfortable hold on his WBA, "
+    "IBF and WBO heavyweight title belts on Saturday."
+)
+
+
+@pytest.mark.parametrize(
+    "text, title, outlet, expected_first_line",
+    [
+        (HEADLINE_FIRST, HEADLINE, None, "First Published: June 13, 2013"),
+        # Compared as titles are: case, spacing and the site name the page's first line adds.
+        (HEADLINE_FIRST.replace("Leaves Betty Ford", "LEAVES  BETTY FORD"), HEADLINE, None, "First Published"),
+        (HEADLINE + " - Access Hollywood\n\n" + HEADLINE_FIRST.split("\n", 1)[1], HEADLINE, "Access Hollywood",
+         "First Published"),
+        # Not the title: kept.
+        (HEADLINE_FIRST, "Lohan moves to Malibu rehab", None, HEADLINE),
+        (HEADLINE + ", her spokesman said on Thursday in a statement to reporters.\nMore.", HEADLINE, None,
+         HEADLINE + ", her spokesman"),
+        # A lead sentence given as the title stays the text's first sentence.
+        (LEAD_AS_TITLE + "\nKlitschko put Thompson on the canvas with a big right hand.", LEAD_AS_TITLE, None,
+         LEAD_AS_TITLE),
+    ],
+)
+def test_a_first_line_that_repeats_the_title_leaves_the_text(text, title, outlet, expected_first_line, config):
+    article = make_article(text, title=title).replace(outlet=outlet)
+    outcome = tc.clean_article(article, config)
+    assert outcome.article.text.startswith(expected_first_line)
+    assert outcome.article.title == tc.normalize_title(title)
+
+
+def test_a_repeated_title_stays_when_the_rest_would_be_too_short(config):
+    text = HEADLINE + "\nShe left on Thursday."
+    outcome = tc.clean_article(make_article(text, title=HEADLINE), config)
+    assert outcome.article.text == text
+
+
+def test_a_derived_title_does_not_take_its_line_out_of_the_text(config):
+    outcome = tc.clean_article(make_article(HEADLINE_FIRST), config)
+    assert outcome.article.text == HEADLINE_FIRST and outcome.article.title == HEADLINE
+
+
 @pytest.mark.parametrize(
     "title, is_stamp",
     [

@@ -133,7 +133,15 @@ pure function so it can be tested with before/after pairs.
    Globalnews.ca"); a leading domain-like outlet ("CNN.com - …") and a
    trailing date ("… - Sep 22, 2005") go too (`without_outlet_suffix`).
    Page titles and aggregators add it; it is not the headline, and it would
-   keep two outlets' copies of one headline apart.
+   keep two outlets' copies of one headline apart. When the text's first
+   non-blank line is the given title again (compared as titles are
+   normalised, without case: a scraper's text that starts with the headline;
+   327 of the 1,983 reprint-set articles, 11 more kept by the full-stop rule), that
+   line leaves the text (`without_repeated_title`): the row has its title
+   already, and the text should begin with the article. Not when the line
+   ends with a full stop (a lead sentence that a scraper took for the title,
+   as in 7_4ecbplus: the text would lose its first sentence), nor when what
+   is left would be too short to keep.
 7. Language (`identify_language`): py3langid (a naive Bayes model over byte
    n-grams, loaded once per process by `language_identifier()`) on the
    cleaned text, with probabilities normalised. Its answer is used when the
@@ -716,6 +724,27 @@ def normalize_title(
     return title or None
 
 
+def without_repeated_title(
+    text: str, title: Optional[str], min_words: int, strip_markdown: bool = True,
+    outlet: Optional[str] = None, url: Optional[str] = None,
+) -> str:
+    """The text without a first line that only repeats the (normalised) title (see rule 6)."""
+    if not title:
+        return text
+    lines = text.split("\n")
+    first = next((index for index, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return text
+    heading = normalize_title(lines[first], strip_markdown, outlet=outlet, url=url)
+    if heading is None or heading.casefold() != title.casefold() or heading.endswith("."):
+        return text  # a "title" that ends with a full stop is the lead sentence a scraper took for one
+    rest = lines[first + 1 :]
+    while rest and not rest[0].strip():
+        rest = rest[1:]
+    remaining = "\n".join(lines[:first] + rest)
+    return remaining if count_words(remaining) >= min_words else text
+
+
 # ---------------------------------------------------------------------------
 # 7. Language
 
@@ -979,6 +1008,10 @@ def clean_article(article: Article, settings: CleaningSettings) -> CleanedArticl
     title_derived = title is None
     if title_derived:
         title = derive_title(text, settings.title_max_chars)
+    else:
+        text = without_repeated_title(
+            text, title, settings.min_words, settings.strip_markdown, outlet=article.outlet, url=article.url
+        )
     language, language_source = identify_language(
         text,
         min_chars=settings.language_min_chars,
