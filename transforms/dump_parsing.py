@@ -89,6 +89,7 @@ from urllib.parse import urlsplit
 from courlan import extract_domain
 
 from transforms.decoding import RefusedInput
+from transforms.text_cleaning import TITLE_PART_SEPARATOR
 
 UTC = dt.timezone.utc
 
@@ -539,7 +540,6 @@ _teach_htmldate_zone_abbreviations()
 # `page_outlet` keeps the holder of a copyright notice, and for a headline takes the site's part of
 # the site name or of the title, else the URL's host, else nothing.
 
-_SITE_SEPARATORS = re.compile(r"\s+(?:-|–|—|\||::|·)\s+")
 _COPYRIGHT_SITENAME = re.compile(
     # "?" is a "©" an encoding lost: "? 2006 New York Magazine Holdings LLC."
     r"^(?:(?:copyright\s*)?(?:©|\(c\))|copyright\b|\?(?=\s*\d{4}))\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?\s*,?\s*)?",
@@ -574,9 +574,9 @@ def page_outlet(sitename: Optional[str], title: Optional[str], url: Optional[str
         name = _site_name_of_notice(name)
     if name and title and _is_headline(name, " ".join(title.split())):
         title = " ".join(title.split())
-        from_name = _short_site_part(_SITE_SEPARATORS.split(name))
+        from_name = _short_site_part(TITLE_PART_SEPARATOR.split(name))
         rest = title[title.casefold().find(name.casefold()) + len(name):] if name.casefold() in title.casefold() else ""
-        rest_parts = [part for part in _SITE_SEPARATORS.split(" " + rest.strip() + " ") if part.strip()]
+        rest_parts = [part for part in TITLE_PART_SEPARATOR.split(" " + rest.strip() + " ") if part.strip()]
         from_title = rest_parts[-1].strip() if rest_parts and len(rest_parts[-1].strip()) <= _SITE_NAME_MAX_CHARS else None
         name = from_name or from_title or ""
     return name or url_host(url)

@@ -626,7 +626,9 @@ def derive_title(text: str, max_chars: int = 120) -> Optional[str]:
 
 
 _OUTLET_SEPARATORS = (" - ", " – ", " — ", " | ", " :: ", " · ")
-_TITLE_PARTS = re.compile(r"\s+(?:-|–|—|\||::|·)\s+")
+# What parts a page title: "<headline> | <site>", "<site> - <headline>" (also read by
+# dump_parsing.page_outlet, which looks for the site's part).
+TITLE_PART_SEPARATOR = re.compile(r"\s+(?:-|–|—|\||::|·)\s+")
 # Endings a site's name carries in one place and not in another ("BostonGlobe.com", "IthacanOnline",
 # "Inexhibit magazine"), left out when names are compared.
 _SITE_NAME_ENDINGS = ("com", "couk", "co", "uk", "ca", "net", "org", "online", "magazine")
@@ -674,8 +676,8 @@ def without_outlet_suffix(title: Optional[str], outlet: Optional[str], url: Opti
                 if _LETTER.search(rest):
                     return rest
     site_keys = tuple(_site_key(name) for name in (outlet, _url_host(url)) if name)
-    parts = _TITLE_PARTS.split(title)
-    separators = _TITLE_PARTS.findall(title)
+    parts = TITLE_PART_SEPARATOR.split(title)
+    separators = TITLE_PART_SEPARATOR.findall(title)
     start, end = 0, len(parts)
     # Only a domain-like name leads a page title ("CNN.com - …"): "Reuters - a profile of the agency"
     # is about the outlet.
