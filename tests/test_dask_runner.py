@@ -293,6 +293,24 @@ def test_a_local_cluster_run_keeps_dasks_info_lines_out(tmp_path):
     assert "INFO" not in result.stderr, result.stderr
 
 
+def _run_on_a_two_worker_local_cluster(build) -> None:
+    """`build(pipeline)` adds the steps; the pipeline then runs to its end on a LocalCluster of
+    two worker processes."""
+    from dask.distributed import LocalCluster
+
+    from pipeline.dask_runner import DaskRunner
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        options = PipelineOptions(["--dask_client_address", cluster.scheduler_address])
+        pipeline = beam.Pipeline(runner=DaskRunner(), options=options)
+        build(pipeline)
+        result = pipeline.run()
+        result.wait_until_finish()
+        result.client.close()  # before the cluster goes, or the client keeps reconnecting
+
+
 def _log_call(value, log_path: str, step: str, *side_values):
     with open(log_path, "a", encoding="utf-8") as log:
         log.write(step + "\n")
@@ -304,16 +322,9 @@ def test_every_step_runs_once_when_read_as_a_side_input(tmp_path):
     once per element: Dask optimises and renames (ProhibitReuse) a collection
     passed as a task argument, so a side input handed over as a Dask bag or item
     ran its whole upstream again (the read, cleaning and NER of newsbeam's graph)."""
-    from dask.distributed import LocalCluster
-
-    from pipeline.dask_runner import DaskRunner
-
     log = str(tmp_path / "calls.log")
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    ) as cluster:
-        options = PipelineOptions(["--dask_client_address", cluster.scheduler_address])
-        pipeline = beam.Pipeline(runner=DaskRunner(), options=options)
+
+    def build(pipeline):
         read = pipeline | beam.Create(list(range(40))) | "Read" >> beam.Map(_log_call, log, "read")
         kept = read | "Keep" >> beam.Map(_log_call, log, "keep")
         total = (
@@ -326,9 +337,8 @@ def test_every_step_runs_once_when_read_as_a_side_input(tmp_path):
             | "UseTotal" >> beam.Map(_log_call, log, "use_total", beam.pvalue.AsSingleton(total))
             | "Count" >> beam.combiners.Count.Globally()
         )
-        result = pipeline.run()
-        result.wait_until_finish()
-        result.client.close()  # before the cluster goes, or the client keeps reconnecting
+
+    _run_on_a_two_worker_local_cluster(build)
     calls = collections.Counter(pathlib.Path(log).read_text().split())
     assert calls == {"read": 40, "keep": 40, "measure": 40, "use_total": 40}
 
@@ -336,22 +346,14 @@ def test_every_step_runs_once_when_read_as_a_side_input(tmp_path):
 def test_every_end_of_the_graph_runs(tmp_path):
     """Beam's runner computes only the last step it visited: a second sink that does not
     lead into it (another output written beside the first) never ran."""
-    from dask.distributed import LocalCluster
-
-    from pipeline.dask_runner import DaskRunner
-
     log = str(tmp_path / "calls.log")
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    ) as cluster:
-        options = PipelineOptions(["--dask_client_address", cluster.scheduler_address])
-        pipeline = beam.Pipeline(runner=DaskRunner(), options=options)
+
+    def build(pipeline):
         read = pipeline | beam.Create(list(range(40))) | "Read" >> beam.Map(_log_call, log, "read")
         read | "WriteA" >> beam.Map(_log_call, log, "write_a")
         read | "WriteB" >> beam.Map(_log_call, log, "write_b")
-        result = pipeline.run()
-        result.wait_until_finish()
-        result.client.close()
+
+    _run_on_a_two_worker_local_cluster(build)
     calls = collections.Counter(pathlib.Path(log).read_text().split())
     assert calls == {"read": 40, "write_a": 40, "write_b": 40}
 
@@ -378,26 +380,16 @@ def test_a_grouping_spreads_its_output_over_the_cluster(tmp_path):
     """A bounded input enters the graph as one partition (Create of a few glob
     patterns); Dask's task shuffle keeps the partition count, so without
     spreading every step after it ran as one task on one worker."""
-    from dask.distributed import LocalCluster
-
-    from pipeline.dask_runner import DaskRunner
-
     log = tmp_path / "bundles.log"
     keys = 60
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    ) as cluster:
-        options = PipelineOptions(["--dask_client_address", cluster.scheduler_address])
-        pipeline = beam.Pipeline(runner=DaskRunner(), options=options)
-        (
+    _run_on_a_two_worker_local_cluster(
+        lambda pipeline: (
             pipeline
             | beam.Create([(f"path-{index}", index) for index in range(keys)])
             | "GroupByPath" >> beam.GroupByKey()
             | "Parse" >> beam.ParDo(_LogBundleSizes(str(log)))
         )
-        result = pipeline.run()
-        result.wait_until_finish()
-        result.client.close()
+    )
     bundle_sizes = [int(line) for line in log.read_text().split()]
     assert sum(bundle_sizes) == keys
     # Four partitions per worker thread; keys hash over them.
