@@ -72,22 +72,15 @@ def stream_input(ecbplus_records) -> list[Article]:
             headlines.append(make_article(f"uci-{record['id']}", record["title"], published, title=record["title"]))
     undated = [make_article(r["doc_id"], r["text"], None, title=r.get("title")) for r in ecbplus_records[:3]]
     original = headlines[100]
-    copy = make_article(
-        "copy-of-" + original.article_id,
-        "A reprint that words it all differently.",
-        original.published_at + dt.timedelta(minutes=30),
-        canonical_id=original.article_id,
-        is_canonical=False,
-        lag_seconds=1800,
-    )
-    late_copy = make_article(
-        "late-copy-of-" + original.article_id,
-        "Another reprint, carried a day later.",
-        original.published_at + dt.timedelta(hours=24),
-        canonical_id=original.article_id,
-        is_canonical=False,
-        lag_seconds=86400,
-    )
+
+    def copy_of(prefix: str, text: str, lag: dt.timedelta) -> Article:
+        return make_article(
+            prefix + original.article_id, text, original.published_at + lag,
+            canonical_id=original.article_id, is_canonical=False, lag_seconds=int(lag.total_seconds()),
+        )
+
+    copy = copy_of("copy-of-", "A reprint that words it all differently.", dt.timedelta(minutes=30))
+    late_copy = copy_of("late-copy-of-", "Another reprint, carried a day later.", dt.timedelta(hours=24))
     return headlines + undated + [copy, late_copy]
 
 
