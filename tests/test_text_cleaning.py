@@ -557,11 +557,12 @@ LEAD_AS_TITLE = (
 @pytest.mark.parametrize(
     "text, title, outlet, expected_first_line",
     [
-        (HEADLINE_FIRST, HEADLINE, None, "First Published: June 13, 2013"),
+        # The time stamp under the headline goes too (rule 4).
+        (HEADLINE_FIRST, HEADLINE, None, "Lindsay Lohan has left"),
         # Compared as titles are: case, spacing and the site name the page's first line adds.
-        (HEADLINE_FIRST.replace("Leaves Betty Ford", "LEAVES  BETTY FORD"), HEADLINE, None, "First Published"),
+        (HEADLINE_FIRST.replace("Leaves Betty Ford", "LEAVES  BETTY FORD"), HEADLINE, None, "Lindsay Lohan has left"),
         (HEADLINE + " - Access Hollywood\n\n" + HEADLINE_FIRST.split("\n", 1)[1], HEADLINE, "Access Hollywood",
-         "First Published"),
+         "Lindsay Lohan has left"),
         # Not the title: kept.
         (HEADLINE_FIRST, "Lohan moves to Malibu rehab", None, HEADLINE),
         (HEADLINE + ", her spokesman said on Thursday in a statement to reporters.\nMore.", HEADLINE, None,
@@ -586,7 +587,8 @@ def test_a_repeated_title_stays_when_the_rest_would_be_too_short(config):
 
 def test_a_derived_title_does_not_take_its_line_out_of_the_text(config):
     outcome = tc.clean_article(make_article(HEADLINE_FIRST), config)
-    assert outcome.article.text == HEADLINE_FIRST and outcome.article.title == HEADLINE
+    without_time_stamp = HEADLINE_FIRST.replace("First Published: June 13, 2013 4:59 PM EDT\n", "")
+    assert outcome.article.text == without_time_stamp and outcome.article.title == HEADLINE
 
 
 @pytest.mark.parametrize(
@@ -605,7 +607,7 @@ def test_a_derived_title_does_not_take_its_line_out_of_the_text(config):
     ],
 )
 def test_a_title_that_only_says_when_is_a_time_stamp(title, is_stamp):
-    assert tc.is_time_stamp_title(title) is is_stamp
+    assert tc.is_time_stamp(title) is is_stamp
 
 
 def test_a_given_time_stamp_title_gives_way_to_the_leads_headline(config):
@@ -618,6 +620,36 @@ def test_a_given_time_stamp_title_gives_way_to_the_leads_headline(config):
     outcome = tc.clean_article(make_article(text, title="Posted 11 / 27 / 2005 7:21 AM"), config)
     assert outcome.article.title == "Strong earthquake jolts southern Iran, felt in Oman"
     assert outcome.title_derived is True
+    assert not outcome.article.text.startswith(("Posted", "Updated"))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # Lines of ../shared/data's reprint texts (1 of 6 of them starts with one).
+        "Fri Aug 9, 2019 9:55pm EDT",
+        "Monday, Sep 16, 2019 | Updated 9:41 AM EDT",
+        "18 September 2013 Last updated at 13:59 GMT",
+        "PUBLISHED: 22:07 GMT, 7 July 2012 | UPDATED: 22:07 GMT, 7 July 2012",
+        "on Mar 8 2013, 11: 55p",
+        "First Posted: 10 / 25 / 11 06:44 PM ET Updated: 12 / 25 / 11 05:12 AM ET",
+        "Posted Oct 26, 2011 8:57 AM CDT",
+        "December 16, 2008",
+    ],
+)
+def test_a_time_stamp_line_leaves_the_lead(line):
+    text = f"Saints place Pierre Thomas on injured reserve\n{line}\nThe New Orleans Saints placed running back Pierre Thomas on injured reserve on Friday."
+    cleaned, removed = tc.remove_boilerplate_lines(tc.normalize_text(text))
+    assert removed == (tc.normalize_text(line),)
+    assert line not in cleaned and cleaned.startswith("Saints place") and cleaned.endswith("on Friday.")
+
+
+def test_time_stamps_and_dated_prose_stay_outside_the_lead():
+    prose = "Reid checked herself in on Tuesday, December 9, 2008."
+    agency_stamp = "Reuters Sep 18, 2013, 02. 16PM IST"  # a credit line: the agency is read from it
+    schedule = "\n".join(f"Paragraph {n} of the article, which goes on." for n in range(5)) + "\nMay 5, 2018"
+    for text in (f"{prose}\nMore text follows here.", f"{agency_stamp}\nMicrosoft released a fix.", schedule):
+        assert tc.remove_boilerplate_lines(text) == (text, ())
 
 
 # --- 7. Language --------------------------------------------------------------
