@@ -635,6 +635,9 @@ def test_a_given_time_stamp_title_gives_way_to_the_leads_headline(config):
         "First Posted: 10 / 25 / 11 06:44 PM ET Updated: 12 / 25 / 11 05:12 AM ET",
         "Posted Oct 26, 2011 8:57 AM CDT",
         "December 16, 2008",
+        "Published: Tuesday, Dec. 20 2005 12:00 a. m. MST",
+        "Updated Thu 6 May 2010, 9: 03am AEST",
+        "Published time: March 12, 2013 02:03",
     ],
 )
 def test_a_time_stamp_line_leaves_the_lead(line):

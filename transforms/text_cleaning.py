@@ -572,8 +572,8 @@ _BYLINE = re.compile(
 # Words of a time stamp line ("Updated Saturday, December 05, 2009 8:28 PM").
 _DATE_STAMP_WORD = re.compile(
     rf"\b(?:{_MONTH_ABBREVIATION}|(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\.?"
-    r"|updated|published|posted|first|originally|last|at|on|am|pm|a\.m\.|p\.m\.|hrs"
-    r"|ist|gmt|utc|et|est|edt|ct|cst|cdt|mt|mst|mdt|pt|pst|pdt|bst|cet|hkt|\d+)(?!\w)",
+    r"|updated|published|posted|first|originally|last|time|at|on|am|pm|a\.\s?m\.|p\.\s?m\.|hrs"
+    r"|ist|gmt|utc|et|est|edt|ct|cst|cdt|mt|mst|mdt|pt|pst|pdt|bst|cet|hkt|aest|aedt|\d+)(?!\w)",
     re.IGNORECASE,
 )
 
