@@ -236,6 +236,8 @@ def test_merchant_prefixes_name_ships_only_where_the_article_speaks_of_ships():
     [
         ("The Mysore answered a distress call from the MV Gibe, a merchant vessel.", [("MV Gibe", "Gibe")]),
         ("The Indian warship Mysore is on patrol.", [("Mysore", "Mysore")]),
+        ("Indian naval ship Mysore, a destroyer, picked up a distress call.", [("Mysore", "Mysore")]),
+        ("They ship Mysore silk abroad.", []),  # the verb
         ("Pirates hijacked the tanker Sirius Star on Saturday.", [("Sirius Star", "Sirius Star")]),
         ("A call came from merchant vessel Gibe.", [("Gibe", "Gibe")]),
         ("The pirates in INS Mysore's custody.", [("INS Mysore", "Mysore")]),

@@ -871,8 +871,12 @@ def speaks_of_ships(text: str) -> bool:
 
 # Ships the text names that the tagger did not tag with their prefix ("from the MV Gibe", "the
 # Indian warship Mysore", "merchant vessel Gibe"): a prefix, or a ship's type word, then
-# capitalised words. Not "ship" or "carrier", which are also a verb and an airline or telecom.
-_SHIP_TYPE_WORDS = "warship|frigate|destroyer|corvette|submarine|tanker|freighter|trawler|vessel"
+# capitalised words. Not "ship" or "carrier" alone, which are also a verb and an airline or telecom;
+# "naval ship Mysore" (5 reprint-set copies of one story) cannot be the verb.
+_SHIP_TYPE_WORDS = (
+    "warship|frigate|destroyer|corvette|submarine|tanker|freighter|trawler|vessel"
+    "|(?:naval|navy|merchant|cargo|patrol|research|container|cruise)\\s+ship"
+)
 _SHIP_IN_TEXT = re.compile(
     r"\b(?:(?P<prefix>" + "|".join(re.escape(p) for p in sorted({*VESSEL_PREFIXES, *MERCHANT_PREFIXES}, key=len, reverse=True))
     + r")|(?:" + _SHIP_TYPE_WORDS + r"))\s+(?P<name>[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)*)"
