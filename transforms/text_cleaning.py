@@ -106,7 +106,7 @@ pure function so it can be tested with before/after pairs.
    6 puts a given title to; "5 - 3" is a score, "Reuters Sep 18, 2013" a
    credit). The row's `published_at` says when, and the readers take a date
    from the text before cleaning. In the 1,983 reprint-set articles this takes
-   361 lines out of 349 texts (one in six began with one). Only in the lead:
+   361 lines out of 349 texts (one in six had one in its lead). Only in the lead:
    further down, a line of dates can be content (a schedule).
 5. Markdown emphasis (`strip_markdown_emphasis`): `*x*`, `**x**`, `***x***`
    lose their marks, keeping the words. A span opens with 1-3 asterisks that
