@@ -516,11 +516,11 @@ def remove_boilerplate_lines(text: str) -> tuple[str, tuple[str, ...]]:
     """Text without whole boilerplate lines, lead time stamps or inline clip promos; and what was removed."""
     text, promos = remove_media_promos(text)
     kept, removed = [], []
-    lead_lines = 0
+    non_blank_lines = 0
     for line in text.split("\n"):
-        lead = line.strip() and lead_lines < LEAD_TIME_STAMP_LINES
-        lead_lines += 1 if line.strip() else 0
-        boilerplate = line and (is_boilerplate_line(line) or (lead and is_time_stamp(line)))
+        in_lead = non_blank_lines < LEAD_TIME_STAMP_LINES
+        non_blank_lines += bool(line.strip())
+        boilerplate = line and (is_boilerplate_line(line) or (in_lead and is_time_stamp(line)))
         (removed if boilerplate else kept).append(line)
     return "\n".join(kept), promos + tuple(removed)
 
