@@ -483,7 +483,7 @@ class _Event:
     typical_year: Optional[int] = None
     written_years: set[int] = field(default_factory=set)  # every year any member writes
     last_active: Optional[int] = None  # microseconds since the epoch of its latest dated member
-    members: list[str] = field(default_factory=list)  # article_ids clustered into it (copies too)
+    members: list[str] = field(default_factory=list)  # article_ids clustered into it (not copies joined via their canonical): ids a late copy can name
 
 
 def _add_into(total: dict[str, float], vector: dict[str, float]) -> float:
@@ -536,7 +536,6 @@ class OnlineEventClusterer:
                 event = self._events.get(joined)
                 if event is None:  # closed: a late copy takes its id and does not reopen it
                     return joined
-                event.members.append(article.article_id)
                 self._touch(event, moment)
                 return joined
         best = self._best_candidate(features)
@@ -626,9 +625,7 @@ class OnlineEventClusterer:
             _unpost(self._term_postings, term, event.event_id)
         for term in event.names:
             _unpost(self._name_postings, term, event.event_id)
-        # Only the articles a copy can name as its canonical copy (copies are never in the map).
-        remembered = [article_id for article_id in event.members if article_id in self._event_of_article]
-        self._closed[event.event_id] = (event.last_active, remembered)
+        self._closed[event.event_id] = (event.last_active, event.members)
 
     def _forget_closed(self) -> None:
         """Drop the article ids of events closed longer than copy_memory_hours ago."""
