@@ -31,6 +31,7 @@ from transforms.dump_parsing import (
     run_with_time_limit,
     sniff_format,
     split_date_marker,
+    url_date,
     with_day_and_month_of_url,
 )
 
@@ -558,3 +559,19 @@ def test_a_page_date_read_day_first_is_settled_by_the_url():
 )
 def test_with_day_and_month_of_url(published, url, expected):
     assert with_day_and_month_of_url(published, url) == expected
+
+
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("http://nymag.com/daily/intelligencer/2017/04/kushner.html", (2017, 4, None)),
+        ("http://newyork.cbslocal.com/2013/09/14/cops-queens-woman-killed/", (2013, 9, 14)),
+        ("http://articles.philly.com/2010-12-08/news/25293566_1_hearing", (2010, 12, 8)),
+        ("https://example.com/2013/13/story/", None),  # no month 13
+        ("https://example.com/articles/30409/20130606/story.htm", None),  # no separators
+        ("https://example.com/story-2013.html", None),
+        (None, None),
+    ],
+)
+def test_url_date(url, expected):
+    assert url_date(url) == expected

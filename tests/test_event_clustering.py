@@ -18,10 +18,10 @@ ECBPLUS = SHARED / "data" / "ecbplus_events" / "ecbplus_events.dev.jsonl.gz"
 PARAMS = ClusteringParams()
 
 
-def make_article(article_id, text, published_at=None, title=None, **fields) -> Article:
+def make_article(article_id, text, published_at=None, title=None, url=None, **fields) -> Article:
     return Article(
         article_id=article_id,
-        url=None,
+        url=url,
         outlet=None,
         title=title,
         text=text,
@@ -281,6 +281,48 @@ def test_headlines_of_one_story_join_at_the_lower_short_text_threshold():
         clusterer = OnlineEventClusterer(params)
         ids = [clusterer.assign(article, features_of(article, params)) for article in (first, second)]
         assert (ids[0] == ids[1]) is same_event, params
+
+
+@pytest.mark.parametrize(
+    "url, text, expected_year",
+    [
+        ("https://example.com/2013/09/18/ie-patch/", "Microsoft will patch Internet Explorer.", 2013),
+        ("https://example.com/news/2010-12-08/hearing.html", "A hearing was held.", 2010),
+        ("https://example.com/2013/09/ie-patch.html", "Microsoft patched Internet Explorer in 2008.", 2013),
+        ("https://example.com/2008/12/ie-patch/", "Microsoft will ship the fix in 2009.", 2009),
+        ("https://example.com/ie-patch-2013.html", "Microsoft will patch Internet Explorer.", None),
+        (None, "Microsoft will patch Internet Explorer.", None),
+    ],
+)
+def test_a_date_in_the_url_dates_the_article_like_its_lead(url, text, expected_year):
+    """The publisher's /YYYY/MM/ is the article's own date: it counts as a lead year
+    (the largest of the lead's years wins) and as a year the article writes."""
+    features = article_features(None, text, "en", (), PARAMS, url=url)
+    assert features.latest_year == expected_year
+    if expected_year is not None:
+        assert expected_year in features.years
+
+
+def test_a_headline_alone_takes_no_year_from_its_url():
+    """A headline stream's URLs date every headline of the week alike: a same-year bonus
+    would outweigh the headline's low joining bar, so a headline-only article ignores it."""
+    headline = "Microsoft rushes out emergency fix for Internet Explorer"
+    url = "https://example.com/2013/09/18/ie-patch/"
+    alone = article_features(headline, headline, "en", (), PARAMS, url=url)
+    assert alone.headline_only and alone.latest_year is None and not alone.years
+    with_text = article_features(headline, headline + "\nAttackers exploit the flaw.", "en", (), PARAMS, url=url)
+    assert with_text.latest_year == 2013
+
+
+def test_url_years_keep_two_same_kind_events_apart():
+    """Two otherwise alike reports of one kind of happening, five years apart by their URLs."""
+    text = "Microsoft released an emergency patch for a critical Internet Explorer flaw that attackers exploit.\n" * 2
+    old = make_article("old", text, url="https://example.com/2008/12/17/ie-patch/")
+    new = make_article("new", text, url="https://example.com/2013/09/18/ie-patch/")
+    strict = ClusteringParams(year_weight=5.0)
+    assert len({e for _, e in clustering.cluster_in_order([old, new], strict)}) == 2
+    undated = [make_article(article.article_id, text) for article in (old, new)]
+    assert len({e for _, e in clustering.cluster_in_order(undated, strict)}) == 1
 
 
 def test_a_long_article_is_held_to_the_similarity_threshold():

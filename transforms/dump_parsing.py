@@ -590,13 +590,20 @@ def page_outlet(sitename: Optional[str], title: Optional[str], url: Optional[str
 _URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0[1-9]|1[0-2])(?:[/-]([0-3]\d))?/")
 
 
-def with_day_and_month_of_url(published: dt.datetime, url: Optional[str]) -> dt.datetime:
-    """The page date, its day and month swapped when only the swapped date fits the URL's date."""
+def url_date(url: Optional[str]) -> Optional[tuple[int, int, Optional[int]]]:
+    """(year, month, day or None) of a URL's `/YYYY/MM/` or `/YYYY/MM/DD/` (also with `-`), else None."""
     match = _URL_DATE.search(url or "")
     if not match:
+        return None
+    return int(match[1]), int(match[2]), int(match[3]) if match[3] else None
+
+
+def with_day_and_month_of_url(published: dt.datetime, url: Optional[str]) -> dt.datetime:
+    """The page date, its day and month swapped when only the swapped date fits the URL's date."""
+    dated = url_date(url)
+    if dated is None:
         return published
-    year, month = int(match[1]), int(match[2])
-    day = int(match[3]) if match[3] else None
+    year, month, day = dated
     if (published.year, published.month) == (year, month) or published.year != year:
         return published
     try:
