@@ -215,6 +215,32 @@ def test_json_record_without_a_date_field_uses_text_evidence():
     assert (record.published_at, record.date_source) == (OCT_31, "dateline")
 
 
+@pytest.mark.parametrize(
+    "fields, expected",
+    [
+        # No date field, no dateline: the URL's full date.
+        ({"text": "Ram raiders hit a jewellery store.", "url": "https://x.fr/news/2025/10/31/raid/"}, (OCT_31, "url")),
+        ({"text": "A hearing.", "url": "http://articles.x.com/2025-10-31/news/25293566_1"}, (OCT_31, "url")),
+        # The article's own dateline first; the record's date field above all.
+        (
+            {"text": "PARIS, Nov. 2, 2025 - Ram raiders hit a store.", "url": "https://x.fr/2025/10/31/raid/"},
+            (OCT_31 + dt.timedelta(days=2), "dateline"),
+        ),
+        (
+            {"text": "Raid.", "url": "https://x.fr/2025/10/31/raid/", "date": "2025-11-02"},
+            (OCT_31 + dt.timedelta(days=2), "record"),
+        ),
+        # Year and month are not a day; no real day is no date; a text date is the last resort.
+        ({"text": "Raid.", "url": "https://x.fr/2025/10/raid.html"}, (None, "unknown")),
+        ({"text": "Raid.", "url": "https://x.fr/2025/02/31/raid/"}, (None, "unknown")),
+        ({"text": "Raid on October 31, 2025.", "url": "https://x.fr/2025/10/raid.html"}, (OCT_31, "text_date")),
+    ],
+)
+def test_json_record_without_a_date_field_is_dated_by_its_url(fields, expected):
+    record = parse_json_record(fields, WINDOW)
+    assert (record.published_at, record.date_source) == expected
+
+
 def test_json_record_with_an_unparseable_date_is_kept_and_flagged():
     record = parse_json_record({"text": "Published October 31, 2025.", "date": "last Tuesday"}, WINDOW)
     assert record.text == "Published October 31, 2025."

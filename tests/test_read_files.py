@@ -188,8 +188,8 @@ BAD_INPUT_ARTICLES = [
     ("broken_lines.jsonl:4", "jsonl", "record", dt.datetime(2019, 11, 19, 8, 0, tzinfo=UTC)),
     ("broken_lines.jsonl:8", "jsonl", "unknown", None),
     ("missing_text.jsonl:4", "jsonl", "invalid_record_date", None),
-    ("truncated.jsonl.gz:1", "jsonl", "unknown", None),
-    ("truncated.jsonl.gz:2", "jsonl", "unknown", None),
+    ("truncated.jsonl.gz:1", "jsonl", "url", dt.datetime(2019, 11, 19, tzinfo=UTC)),  # no date field: the URL's /2019/11/19/
+    ("truncated.jsonl.gz:2", "jsonl", "url", dt.datetime(2019, 11, 18, tzinfo=UTC)),
 ]
 
 BAD_INPUT_DEAD_LETTERS = [

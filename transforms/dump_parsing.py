@@ -61,6 +61,9 @@ rule that applies:
   and day but no year ("Kuala Lumpur, Oct 31") takes its year from a full date
   elsewhere in the text in the same month, else from the only year number
   (1900-2099) the text mentions; with no such year it is not evidence.
+- `url` (JSON): the record's URL holds a full date, `/YYYY/MM/DD/` (also
+  with `-`: `/2010-12-08/`); year and month alone are not a day. After the
+  dateline, because a URL may keep the date a story was first filed under.
 - `text_date`: the first full date (month name + day + year, either order, or
   ISO YYYY-MM-DD) in the first `text_date_window` characters.
 - `unknown`: none of the above; published_at None.
@@ -289,11 +292,14 @@ def _year_for(text: str, month: int) -> Optional[int]:
     return years.pop() if len(years) == 1 else None
 
 
-def date_from_text(text: str, text_date_window: int) -> DateEvidence:
-    """Date evidence in an article's own words: a dateline, else an early full date."""
+def date_from_text(text: str, text_date_window: int, url: Optional[str] = None) -> DateEvidence:
+    """Date evidence in an article's own words: a dateline, else the URL's full date, else an early full date."""
     day = _dateline(text)
     if day:
         return DateEvidence(day, "dateline")
+    day = _url_day(url)
+    if day:
+        return DateEvidence(day, "url")
     for _, day in _full_dates(text[:text_date_window]):
         return DateEvidence(day, "text_date")
     return UNKNOWN_DATE
@@ -427,16 +433,16 @@ def parse_json_record(record: dict, text_date_window: int) -> ParsedRecord:
         )
         raise RefusedInput("missing_text", detail)
 
+    url = _first_string(record, URL_FIELDS)
     date_field = next((name for name in DATE_FIELDS if record.get(name) not in (None, "")), None)
     if date_field is None:
-        evidence = date_from_text(text, text_date_window)
+        evidence = date_from_text(text, text_date_window, url)
     else:
         try:
             evidence = DateEvidence(parse_record_date(record[date_field]), "record")
         except ValueError:
             evidence = DateEvidence(None, "invalid_record_date")
 
-    url = _first_string(record, URL_FIELDS)
     return ParsedRecord(
         text=text,
         title=_first_string(record, TITLE_FIELDS),
@@ -596,6 +602,17 @@ def url_date(url: Optional[str]) -> Optional[tuple[int, int, Optional[int]]]:
     if not match:
         return None
     return int(match[1]), int(match[2]), int(match[3]) if match[3] else None
+
+
+def _url_day(url: Optional[str]) -> Optional[dt.datetime]:
+    """The URL's full date (`/YYYY/MM/DD/`) at 00:00 UTC; None without a day or for no real day."""
+    dated = url_date(url)
+    if dated is None or dated[2] is None:
+        return None
+    try:
+        return dt.datetime(*dated, tzinfo=UTC)
+    except ValueError:  # /2013/02/31/
+        return None
 
 
 def with_day_and_month_of_url(published: dt.datetime, url: Optional[str]) -> dt.datetime:
