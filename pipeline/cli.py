@@ -157,6 +157,13 @@ def _refuse_unwritable(output: str, shown: Optional[str] = None) -> bool:
     return False
 
 
+def _remove_if_empty(folder: str) -> None:
+    try:
+        os.rmdir(folder)
+    except OSError:  # not empty (the run published), or already gone
+        pass
+
+
 def run_command(argv: Sequence[str]) -> int:
     parser = _run_parser()
     args, beam_args = parser.parse_known_args(argv)
@@ -222,10 +229,15 @@ def run_command(argv: Sequence[str]) -> int:
             print("newsbeam: --streaming needs --input folders to watch or feeds to poll", file=sys.stderr)
             return 2
         plan = plan_rounds(config, feeds, bool(watched), args.max_rounds)
+        output_existed = "://" in args.output or os.path.isdir(args.output)
         if _refuse_unwritable(args.output):
             return 2
         warn_unmatched(watched)
-        return run_rounds(args.output, options, config, watched, feeds, plan, BATCH_LOCAL_RUNNER)
+        try:
+            return run_rounds(args.output, options, config, watched, feeds, plan, BATCH_LOCAL_RUNNER)
+        finally:
+            if not output_existed:
+                _remove_if_empty(args.output)
 
     inputs = [_folder_means_its_files(_absolute(pattern)) for pattern in inputs]
     output = _absolute(args.output)
@@ -253,6 +265,7 @@ def run_command(argv: Sequence[str]) -> int:
         _discard_unrun(pipeline)
         print(_INTERRUPTED, file=sys.stderr)
         return 130
+    output_existed = "://" in output or os.path.isdir(output)
     if _refuse_unwritable(output, shown=args.output):
         _discard_unrun(pipeline)
         return 2
@@ -271,6 +284,8 @@ def run_command(argv: Sequence[str]) -> int:
         return 1
     finally:
         cleanup_staging(output, run_id)
+        if not output_existed:
+            _remove_if_empty(output)  # a failed run leaves no folder it made
 
     if streaming:
         # An unbounded run that ended (drained, or bounded by run_for_s): the

@@ -192,6 +192,7 @@ def test_no_scheduler_at_the_address_is_one_line(tmp_path):
     )
     _one_line_failure(result, f"cannot reach the Dask scheduler at {address}", "--dask_connection_timeout")
     assert time.monotonic() - started < 30
+    assert not (tmp_path / "out").exists()  # the folder the run made goes with it
 
 
 def test_a_missing_scheduler_file_is_not_waited_for_forever(tmp_path):

@@ -334,6 +334,10 @@ def test_publication_date_precedence():
     assert choose_published_at(None, None, fetched) == (fetched, "fetch_time")
     far_future = fetched + dt.timedelta(days=30)
     assert choose_published_at(far_future, page, fetched) == (page, "page_metadata")
+    in_url = dt.datetime(2025, 10, 29, tzinfo=UTC)
+    assert choose_published_at(None, page, fetched, in_url) == (page, "page_metadata")
+    assert choose_published_at(None, None, fetched, in_url) == (in_url, "url")
+    assert choose_published_at(None, None, fetched, far_future) == (fetched, "fetch_time")
 
 
 # ---------------------------------------------------------------- pages
@@ -380,6 +384,25 @@ def test_a_feed_pages_date_read_day_first_is_settled_by_its_url():
     )
     article = article_from_item(item, text=page.text, content_source="page", ingested_at=fetched, page=page, page_url=url)
     assert (article.published_at.date(), article.date_source) == (dt.date(2017, 4, 8), "page_metadata")
+
+
+def test_an_item_without_a_date_is_dated_by_its_links_url_before_the_poll_time():
+    """A feed that still lists old stories: the link's /YYYY/MM/DD/ says when, the poll does not."""
+    fetched = dt.datetime(2025, 11, 1, 12, tzinfo=UTC)
+    link = "https://detroit.cbslocal.com/2019/11/19/michigan-officials-6th-fatality/"
+    text = "Michigan health authorities are reporting a 6th fatality linked to Eastern Equine Encephalitis."
+    dated, undated = (
+        FeedItem(
+            feed_url="http://127.0.0.1/feed.xml", outlet="CBS Detroit", guid=link, link=url, title="6th fatality",
+            text=text, published_at=None, language="en", entry_identity=url, polled_at=fetched, fetch_page=False,
+            respect_robots_txt=True,
+        )
+        for url in (link, "https://detroit.cbslocal.com/news/michigan-officials-6th-fatality/")
+    )
+    article = article_from_item(dated, text=text, content_source="summary", ingested_at=fetched)
+    assert (article.published_at, article.date_source) == (dt.datetime(2019, 11, 19, tzinfo=UTC), "url")
+    article = article_from_item(undated, text=text, content_source="summary", ingested_at=fetched)
+    assert (article.published_at, article.date_source) == (fetched, "fetch_time")
 
 
 def test_extract_page_returns_none_for_a_page_without_text():

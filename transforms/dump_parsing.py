@@ -86,7 +86,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional, TypeVar
+from typing import Any, Callable, Iterator, Optional, TypeVar, Union
 from urllib.parse import urlsplit
 
 from courlan import extract_domain
@@ -297,7 +297,7 @@ def date_from_text(text: str, text_date_window: int, url: Optional[str] = None) 
     day = _dateline(text)
     if day:
         return DateEvidence(day, "dateline")
-    day = _url_day(url)
+    day = url_day(url)
     if day:
         return DateEvidence(day, "url")
     for _, day in _full_dates(text[:text_date_window]):
@@ -604,7 +604,7 @@ def url_date(url: Optional[str]) -> Optional[tuple[int, int, Optional[int]]]:
     return int(match[1]), int(match[2]), int(match[3]) if match[3] else None
 
 
-def _url_day(url: Optional[str]) -> Optional[dt.datetime]:
+def url_day(url: Optional[str]) -> Optional[dt.datetime]:
     """The URL's full date (`/YYYY/MM/DD/`) at 00:00 UTC; None without a day or for no real day."""
     dated = url_date(url)
     if dated is None or dated[2] is None:
@@ -638,6 +638,26 @@ def load_html_extractor():
     return trafilatura
 
 
+def extract_page_document(html: Union[str, bytes], url: Optional[str], *, extensive_date_search: bool = False):
+    """trafilatura's document of a page (None when it finds nothing), the one call behind HTML files and feed pages.
+
+    Metadata on, comments left out (as in the extraction benchmark's trafilatura
+    run); htmldate looks for the original publication date, never after today.
+    """
+    return load_html_extractor().bare_extraction(
+        html,
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        date_extraction_params={
+            "original_date": True,
+            "extensive_search": extensive_date_search,
+            "max_date": dt.datetime.now(UTC).date().isoformat(),  # htmldate rejects dates after this
+            "outputformat": "%Y-%m-%dT%H:%M:%S%z",
+        },
+    )
+
+
 def extract_html_article(
     html: str,
     *,
@@ -651,20 +671,8 @@ def extract_html_article(
     trafilatura returns the menu of a page without an article ("Home World
     Business Sport") rather than nothing. See `count_words` for what a word is.
     """
-    latest = dt.datetime.now(UTC).date().isoformat()  # htmldate rejects dates after this
     try:
-        document = load_html_extractor().bare_extraction(
-            html,
-            url=None,
-            with_metadata=True,
-            include_comments=False,
-            date_extraction_params={
-                "original_date": True,
-                "extensive_search": extensive_date_search,
-                "max_date": latest,
-                "outputformat": "%Y-%m-%dT%H:%M:%S%z",
-            },
-        )
+        document = extract_page_document(html, None, extensive_date_search=extensive_date_search)
     except Exception as error:  # lxml/trafilatura internals: refuse this page, keep the run
         raise RefusedInput("extraction_failed", f"trafilatura raised {type(error).__name__}: {error}") from error
 

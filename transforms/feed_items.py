@@ -64,7 +64,10 @@ Publication date precedence (`published_at`, `date_source`):
 2. the article page's metadata (htmldate via trafilatura, from the page's
    markup only: original publication date, with time and offset when the page
    gives them) -> "page_metadata";
-3. the time of the poll that first listed the item -> "fetch_time".
+3. the full date in the page's URL, else the item link's (`/YYYY/MM/DD/`)
+   -> "url": an item without a date of a page without one, in a feed that
+   still lists old stories;
+4. the time of the poll that first listed the item -> "fetch_time".
 A candidate later than that time plus one day is implausible and skipped.
 Offsets are honoured and every value is normalised to UTC; a date or time
 given without an offset is read as UTC.
@@ -91,7 +94,7 @@ from dataclasses import dataclass
 from typing import Optional, Union
 from urllib.parse import urljoin, urlsplit
 
-from transforms.dump_parsing import url_host, with_day_and_month_of_url
+from transforms.dump_parsing import extract_page_document, url_day, url_host, with_day_and_month_of_url
 from transforms.schema import Article, make_article_id
 from transforms.text_cleaning import without_outlet_suffix
 
@@ -339,10 +342,11 @@ def choose_published_at(
     item_date: Optional[dt.datetime],
     page_date: Optional[dt.datetime],
     first_seen_at: dt.datetime,
+    url_date: Optional[dt.datetime] = None,
 ) -> tuple[dt.datetime, str]:
     """(published_at in UTC, date_source) by the precedence in the module docstring."""
     latest_plausible = first_seen_at + FUTURE_SLACK
-    for candidate, source in ((item_date, "feed_item"), (page_date, "page_metadata")):
+    for candidate, source in ((item_date, "feed_item"), (page_date, "page_metadata"), (url_date, "url")):
         if candidate is not None and candidate <= latest_plausible:
             return candidate.astimezone(UTC), source
     return first_seen_at.astimezone(UTC), "fetch_time"
@@ -552,23 +556,9 @@ def decode_page(body: bytes, content_type: str = "") -> Union[str, bytes]:
 def extract_page(html: Union[str, bytes], url: Optional[str]) -> Optional[PageExtract]:
     """Main text and metadata of an article page (trafilatura), None when it has none.
 
-    The same call newsbeam's file reader makes for HTML: bare_extraction with
-    metadata, comments left out (as in the extraction benchmark's trafilatura run).
+    The same call newsbeam's file reader makes for HTML (`extract_page_document`).
     """
-    import trafilatura
-
-    document = trafilatura.bare_extraction(
-        html,
-        url=url,
-        with_metadata=True,
-        include_comments=False,
-        date_extraction_params={
-            "original_date": True,
-            "extensive_search": False,
-            "max_date": dt.datetime.now(UTC).date().isoformat(),
-            "outputformat": "%Y-%m-%dT%H:%M:%S%z",
-        },
-    )
+    document = extract_page_document(html, url)
     if document is None:
         return None
     text = normalise_text(document.text or "")
@@ -595,7 +585,9 @@ def article_from_item(
     page_date = parse_page_date(page.date) if page else None
     if page_date is not None:  # htmldate reads numeric dates day first; the page's URL may say otherwise
         page_date = with_day_and_month_of_url(page_date, page_url or item.link)
-    published_at, date_source = choose_published_at(item.published_at, page_date, item.polled_at)
+    published_at, date_source = choose_published_at(
+        item.published_at, page_date, item.polled_at, url_day(page_url) or url_day(item.link)
+    )
     return Article(
         article_id=make_article_id(item.identity, text),
         url=page_url or item.link,
