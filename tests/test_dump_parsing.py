@@ -31,8 +31,6 @@ from transforms.dump_parsing import (
     run_with_time_limit,
     sniff_format,
     split_date_marker,
-    url_date,
-    with_day_and_month_of_url,
 )
 
 UTC = dt.timezone.utc
@@ -569,35 +567,3 @@ def test_a_page_date_read_day_first_is_settled_by_the_url():
     record = extract_html_article(load_utomo_page("4ea6cb08cdebf6dc"), min_words=25, text_date_window=WINDOW)
     assert record.url.startswith("http://nymag.com/daily/intelligencer/2017/04/")
     assert (record.published_at.date(), record.date_source) == (dt.date(2017, 4, 8), "page_metadata")
-
-
-@pytest.mark.parametrize(
-    "published, url, expected",
-    [
-        (day(2017, 8, 4), "http://nymag.com/daily/intelligencer/2017/04/kushner.html", day(2017, 4, 8)),
-        (day(2013, 4, 12), "http://nymag.com/thecut/2013/12/long-strange-journey.html", day(2013, 12, 4)),
-        (day(2017, 8, 4), "https://example.com/2017/04/09/story/", day(2017, 8, 4)),  # swapped is Apr 8, not Apr 9
-        (day(2013, 11, 27), "https://www.vulture.com/2013/12/movie-review.html", day(2013, 11, 27)),  # no swap fits
-        (day(2017, 4, 8), "http://nymag.com/2017/04/x.html", day(2017, 4, 8)),
-        (day(2017, 8, 4), "https://thehill.com/homenews/state-watch/471178-story", day(2017, 8, 4)),
-        (day(2017, 8, 4), None, day(2017, 8, 4)),
-    ],
-)
-def test_with_day_and_month_of_url(published, url, expected):
-    assert with_day_and_month_of_url(published, url) == expected
-
-
-@pytest.mark.parametrize(
-    "url, expected",
-    [
-        ("http://nymag.com/daily/intelligencer/2017/04/kushner.html", (2017, 4, None)),
-        ("http://newyork.cbslocal.com/2013/09/14/cops-queens-woman-killed/", (2013, 9, 14)),
-        ("http://articles.philly.com/2010-12-08/news/25293566_1_hearing", (2010, 12, 8)),
-        ("https://example.com/2013/13/story/", None),  # no month 13
-        ("https://example.com/articles/30409/20130606/story.htm", None),  # no separators
-        ("https://example.com/story-2013.html", None),
-        (None, None),
-    ],
-)
-def test_url_date(url, expected):
-    assert url_date(url) == expected

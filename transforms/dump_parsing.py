@@ -50,7 +50,7 @@ rule that applies:
   as UTC, without a warning. htmldate reads numeric dates day first: a page
   date whose year matches the URL's `/YYYY/MM/` but not its month, and whose
   day and month swapped do, is swapped ("04/08/2017" on nymag.com/…/2017/04/
-  is April 8, not August 4; `with_day_and_month_of_url`).
+  is April 8, not August 4; `urls.with_day_and_month_of_url`).
 - `dateline` (any format, when the rules above gave nothing: plain text
   without a marker, JSON without a date field, HTML without a page date): one
   of the first three non-blank lines starts with a dateline,
@@ -87,12 +87,10 @@ import re
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Optional, TypeVar, Union
-from urllib.parse import urlsplit
-
-from courlan import extract_domain
 
 from transforms.decoding import RefusedInput
 from transforms.text_cleaning import TITLE_PART_SEPARATOR
+from transforms.urls import url_day, url_host, with_day_and_month_of_url
 
 UTC = dt.timezone.utc
 
@@ -402,20 +400,6 @@ def parse_record_date(value: Any) -> dt.datetime:
     return parsed.astimezone(UTC)
 
 
-def url_host(url: Optional[str]) -> Optional[str]:
-    """The host name an outlet is known by ("www.reuters.com/..." -> "reuters.com"), the way
-    trafilatura names a page's host, so a JSON record, an HTML page and a feed of one site agree.
-
-    A host with no registered domain (an IP address, "localhost") is named as written.
-    """
-    if not url:
-        return None
-    try:
-        return extract_domain(url, fast=True) or urlsplit(url).hostname or None
-    except ValueError:  # urlsplit refuses a malformed IPv6 host: no host to name
-        return None
-
-
 def parse_json_record(record: dict, text_date_window: int) -> ParsedRecord:
     """A JSON object's article fields (aliases in the module constants)."""
     text = None
@@ -586,49 +570,6 @@ def page_outlet(sitename: Optional[str], title: Optional[str], url: Optional[str
         from_title = rest_parts[-1].strip() if rest_parts and len(rest_parts[-1].strip()) <= _SITE_NAME_MAX_CHARS else None
         name = from_name or from_title or ""
     return name or url_host(url)
-
-
-# htmldate reads a numeric date as day first: the "04/08/2017" (April 8) that NY Mag pages print
-# beside <time itemprop="datePublished" datetime="2017-04-08T09:32:44-04:00"> became 4 August, 10 of
-# the 185 pages of ../shared/data whose URL states year and month (nymag.com/…/2017/04/…). When the
-# URL's year and month disagree with the page date and the date read month first agrees, the URL
-# settles it.
-_URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0[1-9]|1[0-2])(?:[/-]([0-3]\d))?/")
-
-
-def url_date(url: Optional[str]) -> Optional[tuple[int, int, Optional[int]]]:
-    """(year, month, day or None) of a URL's `/YYYY/MM/` or `/YYYY/MM/DD/` (also with `-`), else None."""
-    match = _URL_DATE.search(url or "")
-    if not match:
-        return None
-    return int(match[1]), int(match[2]), int(match[3]) if match[3] else None
-
-
-def url_day(url: Optional[str]) -> Optional[dt.datetime]:
-    """The URL's full date (`/YYYY/MM/DD/`) at 00:00 UTC; None without a day or for no real day."""
-    dated = url_date(url)
-    if dated is None or dated[2] is None:
-        return None
-    try:
-        return dt.datetime(*dated, tzinfo=UTC)
-    except ValueError:  # /2013/02/31/
-        return None
-
-
-def with_day_and_month_of_url(published: dt.datetime, url: Optional[str]) -> dt.datetime:
-    """The page date, its day and month swapped when only the swapped date fits the URL's date."""
-    dated = url_date(url)
-    if dated is None:
-        return published
-    year, month, day = dated
-    if (published.year, published.month) == (year, month) or published.year != year:
-        return published
-    try:
-        swapped = published.replace(month=published.day, day=published.month)
-    except ValueError:
-        return published
-    fits = swapped.month == month and (day is None or swapped.day == day)
-    return swapped if fits else published
 
 
 def load_html_extractor():

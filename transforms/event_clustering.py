@@ -31,7 +31,7 @@ Features of one article (`article_features`)
   Coverage of one event mentions the same recent years; the same kind of event
   years apart does not. The lead first, because an article dates itself
   there, while its body also looks back (earlier events) and ahead (contract
-  terms, plans). A date in the URL (`/YYYY/MM/`, `dump_parsing.url_date`) is
+  terms, plans). A date in the URL (`/YYYY/MM/`, `urls.url_date`) is
   the publisher's dating of the article and counts as a lead year (and as a
   year the article writes), except for a headline-only article: a headline
   stream's URLs date every headline of the week alike, and a same-year bonus
@@ -295,9 +295,9 @@ from typing import Iterable, Optional
 
 import wordfreq
 
-from transforms.dump_parsing import url_date
 from transforms.schema import Article, stable_id
 from transforms.text_cleaning import WORD, mostly_capitalised
+from transforms.urls import url_date
 
 EVENT_ID_PREFIX = "ev-"
 ENTITY_FEATURE_PREFIX = "entity:"

@@ -47,7 +47,7 @@ the article page, with the feed's title and text unchanged, is not seen.
 Outlet. A feed's configured outlet, else the entry's own `<source>` (RSS 2.0
 and Atom: the channel the item came from; aggregators such as Google News name
 each item's publisher there), else the feed's title, else its host as
-`dump_parsing.url_host` names it ("feeds.reuters.com" -> "reuters.com", as for
+`urls.url_host` names it ("feeds.reuters.com" -> "reuters.com", as for
 a JSON record or an HTML page of that site). An
 aggregator also ends the title with " - <publisher>"; that suffix is dropped
 when it repeats the entry's source, since it is the outlet, not the headline
@@ -94,9 +94,10 @@ from dataclasses import dataclass
 from typing import Optional, Union
 from urllib.parse import urljoin, urlsplit
 
-from transforms.dump_parsing import extract_page_document, url_day, url_host, with_day_and_month_of_url
+from transforms.dump_parsing import extract_page_document
 from transforms.schema import Article, make_article_id
 from transforms.text_cleaning import without_outlet_suffix
+from transforms.urls import url_day, url_host, with_day_and_month_of_url
 
 UTC = dt.timezone.utc
 FUTURE_SLACK = dt.timedelta(days=1)

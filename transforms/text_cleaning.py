@@ -202,6 +202,7 @@ from typing import Optional, Protocol
 import ftfy
 
 from transforms.schema import Article
+from transforms.urls import url_host
 
 # ---------------------------------------------------------------------------
 # 1-2. Unicode and whitespace
@@ -691,7 +692,7 @@ def without_outlet_suffix(title: Optional[str], outlet: Optional[str], url: Opti
                 rest = title[: -len(suffix)].rstrip()
                 if _LETTER.search(rest):
                     return rest
-    site_keys = tuple(_site_key(name) for name in (outlet, _url_host(url)) if name)
+    site_keys = tuple(_site_key(name) for name in (outlet, url_host(url)) if name)
     parts = TITLE_PART_SEPARATOR.split(title)
     separators = TITLE_PART_SEPARATOR.findall(title)
     start, end = 0, len(parts)
@@ -707,12 +708,6 @@ def without_outlet_suffix(title: Optional[str], outlet: Optional[str], url: Opti
         return title
     rest = parts[start] + "".join(sep + part for sep, part in zip(separators[start:end - 1], parts[start + 1:end]))
     return rest if _LETTER.search(rest) else title
-
-
-def _url_host(url: Optional[str]) -> Optional[str]:
-    """The host of a URL without "www." ("https://globalnews.ca/news/1" -> "globalnews.ca")."""
-    match = re.match(r"^[a-z][a-z0-9+.-]*://(?:[^@/]*@)?([^/:?#]+)", url or "", re.IGNORECASE)
-    return match.group(1).lower().removeprefix("www.") if match else None
 
 
 # What makes a run of numbers a time, not a score ("5 - 3"): a month, a year, a clock or a numeric date.
