@@ -314,15 +314,19 @@ def test_a_headline_alone_takes_no_year_from_its_url():
     assert with_text.latest_year == 2013
 
 
-def test_url_years_keep_two_same_kind_events_apart():
-    """Two otherwise alike reports of one kind of happening, five years apart by their URLs."""
+def test_url_years_keep_two_same_kind_undated_events_apart():
+    """Two otherwise alike undated reports of one kind of happening, five years apart by their URLs.
+    A dated article's URL date is its publication time: the clock has it, not the year terms."""
     text = "Microsoft released an emergency patch for a critical Internet Explorer flaw that attackers exploit.\n" * 2
     old = make_article("old", text, url="https://example.com/2008/12/17/ie-patch/")
     new = make_article("new", text, url="https://example.com/2013/09/18/ie-patch/")
     strict = ClusteringParams(year_weight=5.0)
     assert len({e for _, e in clustering.cluster_in_order([old, new], strict)}) == 2
-    undated = [make_article(article.article_id, text) for article in (old, new)]
-    assert len({e for _, e in clustering.cluster_in_order(undated, strict)}) == 1
+    without_urls = [make_article(article.article_id, text) for article in (old, new)]
+    assert len({e for _, e in clustering.cluster_in_order(without_urls, strict)}) == 1
+    dated = [article.replace(published_at=FRIDAY) for article in (old, new)]
+    assert features_of(dated[0], strict).latest_year is None
+    assert len({e for _, e in clustering.cluster_in_order(dated, strict)}) == 1
 
 
 def test_a_long_article_is_held_to_the_similarity_threshold():
