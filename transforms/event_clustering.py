@@ -282,7 +282,10 @@ to 0.23) and holds on the
 weeks of 2014-03-24 and 2014-04-07 (0.71 and 0.72 at 12 h, 0.53 and 0.61 at
 24 h): an event left open for days absorbs later, different stories of the
 same subject. The price: a story that pauses for more than 12 hours comes back
-under a new id.
+under a new id. A quiet period that grows with the event (12 h x (1 + k x
+log2 of its members), k 0.25-1, at most 3-6 times) keeps long stories open
+but lets the big ones absorb other stories of their subject: pairwise F1
+0.57-0.61 on average over those seven weeks, against 0.786.
 
 Cost: per article, features O(words); scoring O(sum of posting lengths of its
 terms), bounded by the live events (expiry); memory O(live events x
