@@ -148,7 +148,12 @@ occurs, and which of its tokens the tagger's vocabulary knows):
    they merge only as a short form dropping a final consonant ("Pete"/
    "Peter"), not as different names ("Mark"/"Mary", "Paul"/"Paula"); if it
    knows neither, only a letter lost or added at the end, or any one edit in
-   names of 7 letters or more ("Ivana"/"Ivanka" stay apart).
+   names of 7 letters or more ("Ivana"/"Ivanka" stay apart). Given names of
+   5 letters or more with one Metaphone key (jellyfish), not both known to
+   the vocabulary, are one name however far apart in letters: transliterations
+   ("Gurbanguli"/"Kurbanguly" Berdymukhamedov, "Alexei"/"Alexey") and typos
+   ("Corols"/"Carlos"); "Susan"/"Suzanne" Collins, both known, stay apart, and
+   names in other scripts, which have no key, are never merged so.
    "Marcon Rubio" -> "Marco Rubio" and "Peter Hegseth" -> "Pete Hegseth";
    "Rajnath Singh" and "Manmohan Singh" never merge. The given name is the
    first token, or after a leading initial either ("W. Mark Felt" ~ "Mark
@@ -232,6 +237,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Collection, Iterable, Mapping, NamedTuple, Optional, Sequence
 
+import jellyfish
 import yaml
 from rapidfuzz.distance import OSA
 
@@ -721,6 +727,7 @@ def loose_key(name: str) -> str:
 _MIN_FUZZY_GIVEN = 4  # shorter given names ("Jon"/"Jan") are never fuzzy-merged
 _MIN_FUZZY_LONG_GIVEN = 7  # two unknown given names this long may differ anywhere by one edit
 _MIN_FUZZY_SURNAME = 6  # shorter surnames ("Singh"/"Sing") are never fuzzy-merged
+_MIN_PHONETIC_GIVEN = 5  # given names this long may be spelt apart by transliteration
 _VOWELS = frozenset("aeiouy")
 
 
@@ -730,6 +737,10 @@ def _given_names_compatible(a: str, b: str, a_known: bool, b_known: bool) -> boo
     if len(a) == 1 or len(b) == 1:
         return a[0] == b[0]
     shorter, longer = sorted((a, b), key=lambda token: (len(token), token))
+    if len(shorter) >= _MIN_PHONETIC_GIVEN and not (a_known and b_known) and _sounds_alike(a, b):
+        # One name written two ways ("Gurbanguli"/"Kurbanguly", "Alexei"/"Alexey", a typo
+        # "Corols" for "Carlos"); two names the vocabulary knows are two names ("Susan"/"Suzanne").
+        return True
     if len(shorter) < _MIN_FUZZY_GIVEN or OSA.distance(a, b) > 1:
         return False
     if a_known != b_known:
@@ -745,6 +756,15 @@ def _given_names_compatible(a: str, b: str, a_known: bool, b_known: bool) -> boo
         and longer.startswith(shorter)
         and longer[-1] not in _VOWELS
     )
+
+
+_MIN_PHONETIC_KEY = 3  # Metaphone skips letters outside English spelling: "владимир" has key ""
+
+
+def _sounds_alike(a: str, b: str) -> bool:
+    """Same Metaphone key (Philips 1990): spellings of one pronunciation."""
+    key = jellyfish.metaphone(a)
+    return len(key) >= _MIN_PHONETIC_KEY and key == jellyfish.metaphone(b)
 
 
 def _surnames_compatible(a: str, b: str, a_known: bool, b_known: bool) -> bool:
