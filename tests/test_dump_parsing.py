@@ -567,3 +567,18 @@ def test_a_page_date_read_day_first_is_settled_by_the_url():
     record = extract_html_article(load_utomo_page("4ea6cb08cdebf6dc"), min_words=25, text_date_window=WINDOW)
     assert record.url.startswith("http://nymag.com/daily/intelligencer/2017/04/")
     assert (record.published_at.date(), record.date_source) == (dt.date(2017, 4, 8), "page_metadata")
+
+@pytest.mark.parametrize(
+    "page_id, url_start, published_at",
+    [
+        # The markup's time, not the URL's bare date at midnight.
+        ("76b0fae2631e16ec", "http://money.cnn.com/2017/03/28/", dt.datetime(2017, 3, 28, 5, 5, 45, tzinfo=UTC)),
+        # An evening in the US is the next day in UTC; the URL keeps the local day.
+        ("61f59e10e251de55", "http://www.montgomeryadvertiser.com/", dt.datetime(2017, 4, 8, 0, 36, 8, tzinfo=UTC)),
+    ],
+)
+def test_a_page_date_in_the_markup_comes_before_the_date_in_its_url(page_id, url_start, published_at):
+    record = extract_html_article(load_utomo_page(page_id), min_words=25, text_date_window=WINDOW)
+    assert record.url.startswith(url_start)
+    assert (record.published_at, record.date_source) == (published_at, "page_metadata")
+

@@ -583,7 +583,11 @@ def extract_page_document(html: Union[str, bytes], url: Optional[str], *, extens
     """trafilatura's document of a page (None when it finds nothing), the one call behind HTML files and feed pages.
 
     Metadata on, comments left out (as in the extraction benchmark's trafilatura
-    run); htmldate looks for the original publication date, never after today.
+    run); htmldate looks for the original publication date, never after today,
+    in the markup before the URL: a URL's `/2017/03/28/` has no time of day, and
+    `money.cnn.com/2017/03/28/…` then said 00:00 where the page says 05:05:45.
+    Of the 617 pages of ../shared/data, 95 get their time this way (12 of them
+    the next UTC day: a US evening); none moves by more than a day.
     """
     return load_html_extractor().bare_extraction(
         html,
@@ -595,6 +599,7 @@ def extract_page_document(html: Union[str, bytes], url: Optional[str], *, extens
             "extensive_search": extensive_date_search,
             "max_date": dt.datetime.now(UTC).date().isoformat(),  # htmldate rejects dates after this
             "outputformat": "%Y-%m-%dT%H:%M:%S%z",
+            "deferred_url_extractor": True,
         },
     )
 
