@@ -61,12 +61,12 @@ turned into paragraphs of plain text. It is "real text" when it has at least
 
 Publication date precedence (`published_at`, `date_source`):
 1. the item's date (`published`, else `updated`) -> "feed_item";
-2. the article page's metadata (htmldate via trafilatura, from the page's
-   markup only: original publication date, with time and offset when the page
-   gives them) -> "page_metadata";
+2. the article page's metadata (htmldate via trafilatura: the original
+   publication date in the markup, with time and offset when the page gives
+   them, else the date in the page's URL) -> "page_metadata";
 3. the full date in the page's URL, else the item link's (`/YYYY/MM/DD/`)
-   -> "url": an item without a date of a page without one, in a feed that
-   still lists old stories;
+   -> "url": an item without a date whose page was not fetched or gave no
+   text, in a feed that still lists old stories;
 4. the time of the poll that first listed the item -> "fetch_time".
 A candidate later than that time plus one day is implausible and skipped.
 Offsets are honoured and every value is normalised to UTC; a date or time
