@@ -13,7 +13,7 @@ import pytest
 
 from tests.conftest import SHARED, require_shared
 from tests.feed_server import LONG_SUMMARY, rss
-from transforms.dump_parsing import parse_json_record
+from transforms.dump_parsing import page_date, parse_json_record
 from transforms.feed_items import (
     FeedEntry,
     FeedItem,
@@ -29,7 +29,6 @@ from transforms.feed_items import (
     is_new_version,
     is_real_text,
     parse_feed,
-    parse_page_date,
     struct_time_to_utc,
 )
 
@@ -320,9 +319,9 @@ def test_feedparser_expectations_hold_through_newsbeam_parsing():
 def test_dates_keep_offsets_and_become_utc():
     assert struct_time_to_utc(time.strptime("2025-10-31 10:00", "%Y-%m-%d %H:%M")) == dt.datetime(2025, 10, 31, 10, tzinfo=UTC)
     assert struct_time_to_utc(None) is None
-    assert parse_page_date("2019-11-19T06:56:43-0500") == dt.datetime(2019, 11, 19, 11, 56, 43, tzinfo=UTC)
-    assert parse_page_date("2019-11-18T00:00:00") == dt.datetime(2019, 11, 18, tzinfo=UTC)
-    assert parse_page_date("not a date") is None
+    assert page_date("2019-11-19T06:56:43-0500", None) == dt.datetime(2019, 11, 19, 11, 56, 43, tzinfo=UTC)
+    assert page_date("2019-11-18T00:00:00", None) == dt.datetime(2019, 11, 18, tzinfo=UTC)
+    assert page_date("not a date", None) is None
 
 
 def test_publication_date_precedence():
@@ -368,7 +367,7 @@ def test_extract_page_and_article_fields_on_a_real_page():
     again = article_from_item(item, text=page.text, content_source="page", ingested_at=fetched, page=page, page_url=row["url"])
     assert article.article_id == again.article_id
     assert (article.source_kind, article.source_ref, article.title, article.date_source) == ("feed", row["url"], page.title, "page_metadata")
-    assert article.published_at == parse_page_date(page.date)
+    assert article.published_at == page_date(page.date, None)
 
 
 def test_a_feed_pages_date_read_day_first_is_settled_by_its_url():
@@ -376,7 +375,7 @@ def test_a_feed_pages_date_read_day_first_is_settled_by_its_url():
     raw = gzip.decompress((require_shared(SHARED / "data" / "web_extraction_utomo") / "html" / "4ea6cb08cdebf6dc.html.gz").read_bytes())
     url = "http://nymag.com/daily/intelligencer/2017/04/kushner-is-more-of-an-economic-populist-than-steve-bannon.html"
     page = extract_page(decode_page(raw), url)
-    assert parse_page_date(page.date).date() == dt.date(2017, 8, 4)  # htmldate's reading
+    assert page_date(page.date, None).date() == dt.date(2017, 8, 4)  # htmldate's reading, without the URL
     fetched = dt.datetime(2017, 4, 9, tzinfo=UTC)
     item = FeedItem(
         feed_url="http://127.0.0.1/feed.xml", outlet="NY Mag", guid="g1", link=url, title=None, text="",

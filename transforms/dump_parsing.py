@@ -604,6 +604,17 @@ def extract_page_document(html: Union[str, bytes], url: Optional[str], *, extens
     )
 
 
+def page_date(value: Optional[str], url: Optional[str]) -> Optional[dt.datetime]:
+    """The date htmldate found for a page (`extract_page_document`), in UTC, its day and month
+    settled by the page's URL (`urls.with_day_and_month_of_url`); None when none can be read."""
+    if not value:
+        return None
+    try:
+        return with_day_and_month_of_url(parse_record_date(value), url)
+    except ValueError:
+        return None
+
+
 def extract_html_article(
     html: str,
     *,
@@ -629,14 +640,9 @@ def extract_html_article(
             "no_article_text",
             f"no article text in the page: trafilatura extracted {words} words (minimum {min_words})",
         )
-    evidence = None
-    if document.date:
-        try:
-            page_date = with_day_and_month_of_url(parse_record_date(document.date), document.url)
-            evidence = DateEvidence(page_date, "page_metadata")
-        except ValueError:
-            evidence = None  # a page date we cannot read: the text may still say
-    evidence = evidence or date_from_text(text, text_date_window)
+    published = page_date(document.date, document.url)
+    # A page without a date we can read: the text may still say.
+    evidence = DateEvidence(published, "page_metadata") if published else date_from_text(text, text_date_window)
     title = (document.title or "").strip() or None
     return ParsedRecord(
         text=text,

@@ -94,10 +94,10 @@ from dataclasses import dataclass
 from typing import Optional, Union
 from urllib.parse import urljoin, urlsplit
 
-from transforms.dump_parsing import extract_page_document
+from transforms.dump_parsing import extract_page_document, page_date
 from transforms.schema import Article, make_article_id
 from transforms.text_cleaning import without_outlet_suffix
-from transforms.urls import url_day, url_host, with_day_and_month_of_url
+from transforms.urls import url_day, url_host
 
 UTC = dt.timezone.utc
 FUTURE_SLACK = dt.timedelta(days=1)
@@ -324,19 +324,6 @@ def struct_time_to_utc(value) -> Optional[dt.datetime]:
         return dt.datetime.fromtimestamp(calendar.timegm(value), UTC)
     except (OverflowError, ValueError, OSError, TypeError):
         return None
-
-
-def parse_page_date(value: Optional[str]) -> Optional[dt.datetime]:
-    """htmldate's output as an aware UTC datetime; no offset means UTC."""
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def choose_published_at(
@@ -583,11 +570,11 @@ def article_from_item(
     page_url: Optional[str] = None,
 ) -> Article:
     """The Article for a feed item, from its page (`page`) or its own text."""
-    page_date = parse_page_date(page.date) if page else None
-    if page_date is not None:  # htmldate reads numeric dates day first; the page's URL may say otherwise
-        page_date = with_day_and_month_of_url(page_date, page_url or item.link)
     published_at, date_source = choose_published_at(
-        item.published_at, page_date, item.polled_at, url_day(page_url) or url_day(item.link)
+        item.published_at,
+        page_date(page.date, page_url or item.link) if page else None,
+        item.polled_at,
+        url_day(page_url) or url_day(item.link),
     )
     return Article(
         article_id=make_article_id(item.identity, text),
