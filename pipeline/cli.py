@@ -20,6 +20,7 @@ either is refused.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib.resources
 import logging
@@ -138,30 +139,34 @@ def _refuse_unwritable(output: str, shown: Optional[str] = None) -> bool:
     """Say so, and return True, when a local output directory cannot be written: before any work, not after it.
 
     Remote outputs (gs://, s3://) are left to Beam's filesystems, which need credentials to probe.
+    A folder made for the probe and left empty is removed by the caller (`_removed_if_left_empty`).
     """
     if "://" in output:
         return False
     if os.path.exists(output) and not os.path.isdir(output):
         print(f"newsbeam: cannot write to --output {shown or output}: it is a file, not a folder", file=sys.stderr)
         return True
-    existed = os.path.isdir(output)
     try:
         os.makedirs(output, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=output, prefix=".newsbeam-probe-"):
             pass
     except OSError as error:
-        if not existed and os.path.isdir(output):
-            os.rmdir(output)
         print(f"newsbeam: cannot write to --output {shown or output}: {error.strerror or error}", file=sys.stderr)
         return True
     return False
 
 
-def _remove_if_empty(folder: str) -> None:
+@contextlib.contextmanager
+def _removed_if_left_empty(output: str):
+    """A local output folder that did not exist before goes again if the run leaves it empty
+    (it failed or was refused): a failed run leaves no folder it made."""
+    existed = "://" in output or os.path.isdir(output)
     try:
-        os.rmdir(folder)
-    except OSError:  # not empty (the run published), or already gone
-        pass
+        yield
+    finally:
+        if not existed:
+            with contextlib.suppress(OSError):  # not empty (the run published), or not there
+                os.rmdir(output)
 
 
 def run_command(argv: Sequence[str]) -> int:
@@ -229,15 +234,11 @@ def run_command(argv: Sequence[str]) -> int:
             print("newsbeam: --streaming needs --input folders to watch or feeds to poll", file=sys.stderr)
             return 2
         plan = plan_rounds(config, feeds, bool(watched), args.max_rounds)
-        output_existed = "://" in args.output or os.path.isdir(args.output)
-        if _refuse_unwritable(args.output):
-            return 2
-        warn_unmatched(watched)
-        try:
+        with _removed_if_left_empty(args.output):
+            if _refuse_unwritable(args.output):
+                return 2
+            warn_unmatched(watched)
             return run_rounds(args.output, options, config, watched, feeds, plan, BATCH_LOCAL_RUNNER)
-        finally:
-            if not output_existed:
-                _remove_if_empty(args.output)
 
     inputs = [_folder_means_its_files(_absolute(pattern)) for pattern in inputs]
     output = _absolute(args.output)
@@ -265,27 +266,25 @@ def run_command(argv: Sequence[str]) -> int:
         _discard_unrun(pipeline)
         print(_INTERRUPTED, file=sys.stderr)
         return 130
-    output_existed = "://" in output or os.path.isdir(output)
-    if _refuse_unwritable(output, shown=args.output):
-        _discard_unrun(pipeline)
-        return 2
-    try:
-        with ProgressLine(total_sources=input_files + feed_count):
-            result = run_to_completion(pipeline)
-        # A Dask run holds a client to the cluster; let it go before reading the output.
-        if hasattr(result, "client"):
-            result.client.close()
-    except KeyboardInterrupt:
-        print(_INTERRUPTED, file=sys.stderr)
-        return 130
-    except ClusterError as error:
-        # The cluster (Dask) is unreachable, has no workers, or was lost: one line, not its traceback.
-        print(f"newsbeam: {error}; nothing of this run was published", file=sys.stderr)
-        return 1
-    finally:
-        cleanup_staging(output, run_id)
-        if not output_existed:
-            _remove_if_empty(output)  # a failed run leaves no folder it made
+    with _removed_if_left_empty(output):
+        if _refuse_unwritable(output, shown=args.output):
+            _discard_unrun(pipeline)
+            return 2
+        try:
+            with ProgressLine(total_sources=input_files + feed_count):
+                result = run_to_completion(pipeline)
+            # A Dask run holds a client to the cluster; let it go before reading the output.
+            if hasattr(result, "client"):
+                result.client.close()
+        except KeyboardInterrupt:
+            print(_INTERRUPTED, file=sys.stderr)
+            return 130
+        except ClusterError as error:
+            # The cluster (Dask) is unreachable, has no workers, or was lost: one line, not its traceback.
+            print(f"newsbeam: {error}; nothing of this run was published", file=sys.stderr)
+            return 1
+        finally:
+            cleanup_staging(output, run_id)
 
     if streaming:
         # An unbounded run that ended (drained, or bounded by run_for_s): the
