@@ -7,6 +7,7 @@
         --region europe-west1 --temp_location gs://BUCKET/tmp --sdk_container_image IMAGE
     newsbeam eval dedup --data reprints.jsonl.gz
     newsbeam eval events --data ecbplus_events.jsonl.gz
+    newsbeam eval entities --data ecbplus_events.jsonl.gz
     newsbeam eval extract --data ../shared/data/article_extraction
     newsbeam sql out -c "select * from wire_copies"
     newsbeam report out                           # out/_report/index.html
@@ -309,6 +310,7 @@ def run_command(argv: Sequence[str]) -> int:
 EVAL_TASKS = {
     "dedup": "syndicated copies on copy-group labels (../shared/data/reprints/)",
     "events": "event grouping on event labels (ecbplus_events/, uci_news_stories/)",
+    "entities": "people's normalised names on cross-document coreference (ecbplus_events/)",
     "extract": "main-text extraction on HTML pages with their gold text (article_extraction/)",
 }
 
@@ -331,6 +333,8 @@ def eval_command(argv: Sequence[str]) -> int:
         from pipeline.eval_dedup import main
     elif args.task == "events":
         from pipeline.eval_events import main
+    elif args.task == "entities":
+        from pipeline.eval_entities import main
     else:
         from pipeline.eval_extract import main
     return main(rest) or 0

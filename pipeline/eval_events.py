@@ -172,7 +172,7 @@ def load_labelled(
                 raise ValueError("ecbplus_events has no timestamps: --start/--end do not apply")
             if order and kind != ECBPLUS:
                 raise ValueError("--orders applies to files without timestamps (ecbplus_events); this one is time-ordered")
-        item = _ecbplus_item(record, order) if kind == ECBPLUS else _uci_item(record)
+        item = ecbplus_item(record, order) if kind == ECBPLUS else _uci_item(record)
         moment = item.article.published_at
         if since and moment < since:
             continue
@@ -194,7 +194,7 @@ def _as_own_canonical(article: Article) -> Article:
     )
 
 
-def _ecbplus_item(record: dict, order: int = 0) -> Labelled:
+def ecbplus_item(record: dict, order: int = 0) -> Labelled:
     doc_id = record["doc_id"]
     identity = f"ecbplus:{doc_id}" + (f"#order-{order}" if order else "")
     article = Article(
@@ -469,11 +469,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _rounded(value):
+def rounded(value):
     if isinstance(value, float):
         return round(value, 4)
     if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
+        return {k: rounded(v) for k, v in value.items()}
     return value
 
 
@@ -499,7 +499,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         config = load_config(args.config).events
     if args.select:
-        print(json.dumps(_rounded(select_and_hold_out(args.data, args.runner, config, args.start, args.end))))
+        print(json.dumps(rounded(select_and_hold_out(args.data, args.runner, config, args.start, args.end))))
         return 0
     if args.orders < 0:
         raise SystemExit("newsbeam eval events: --orders must be 0 or more")
@@ -508,7 +508,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not all(math.isfinite(v) for v in figures.values() if isinstance(v, float)):
         raise RuntimeError(f"non-finite figure in {figures}")
-    print(json.dumps(_rounded(figures)))
+    print(json.dumps(rounded(figures)))
     return 0
 
 
