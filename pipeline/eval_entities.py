@@ -11,10 +11,11 @@ What is scored
 --------------
 * A **person in an article** (a unit): one instance in one article, with that
   article's name mentions of it. A mention is a name when it holds a
-  capitalised word that is no pronoun; a one-word mention that starts a
-  sentence must also be written capitalised inside a sentence somewhere in
-  the article ("Lohan said" counts where "actress Lohan" also stands,
-  "Robbers fled" does not).
+  capitalised word that is no pronoun (nor a long word in capitals, "MAN");
+  a one-word mention that starts a sentence must also be written capitalised
+  inside a sentence of prose somewhere in the article, not in a Title Case
+  headline ("Lohan said" counts where "actress Lohan" also stands, "Robbers
+  fled" does not).
 * **Prediction**: the `norm` of the article's PERSON entities whose text is
   one of the unit's name mentions, or a word run inside one (the entity
   "Shawn Holley" in the mention "attorney, Shawn Holley"), compared without
@@ -64,6 +65,7 @@ from pipeline.eval_events import BATCH_RUNNER, ECBPLUS, cluster_scores, detect_f
 from pipeline.jsonl_files import first_record, text_lines
 from transforms.entities import EntitiesConfig, TagEntities
 from transforms.schema import Article
+from transforms.text_cleaning import mostly_capitalised
 
 PERSON_TAG = "HUMAN_PART_PER"
 CROSS_DOCUMENT = "CROSS_DOC_COREF"
@@ -73,6 +75,7 @@ _PRONOUNS = frozenset(
     "i me my mine myself we us our ours ourselves you your yours yourself he him his himself she her hers "
     "herself it its itself they them their theirs themselves who whom whose one".split()
 )
+_MAX_INITIALISM = 3
 _WORD = re.compile(r"[^\W\d_][\w'’.-]*")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:\"“”]\s*|\n\s*)$")
 
@@ -87,11 +90,17 @@ class PersonInArticle:
 
 
 def _capitalised_words(mention: str) -> list[str]:
-    return [word for word in _WORD.findall(mention) if word[0].isupper() and word.casefold() not in _PRONOUNS]
+    """Its capitalised words, no pronoun; a word in capitals only when short (an initialism, not "MAN")."""
+    return [
+        word for word in _WORD.findall(mention)
+        if word[0].isupper() and word.casefold() not in _PRONOUNS and (len(word) <= _MAX_INITIALISM or not word.isupper())
+    ]
 
 
 def _written_inside_a_sentence(word: str, text: str) -> bool:
-    return re.search(r"(?<=[\w,;] )" + re.escape(word) + r"(?!\w)", text) is not None
+    """Capitalised after a word or comma on a line of prose (a Title Case headline capitalises anything)."""
+    inside = re.compile(r"(?<=[\w,;] )" + re.escape(word) + r"(?!\w)")
+    return any(inside.search(line) and not mostly_capitalised(line.split()) for line in text.splitlines())
 
 
 def is_name_mention(mention: str, start: int, text: str) -> bool:

@@ -58,6 +58,7 @@ def known(word: str) -> bool:
         ("Mr. Singh", "PERSON", "Singh"),
         ("Dr Jane  Goodall", "PERSON", "Jane Goodall"),
         ("President Donald Trump", "PERSON", "Donald Trump"),
+        ("Colts QB Andrew Luck", "PERSON", "Andrew Luck"),  # a team's role, as "Colts coach Chuck Pagano"
         ("Stephen King", "PERSON", "Stephen King"),
         ("King Charles", "PERSON", "King Charles"),
         ("Prince Harry", "PERSON", "Prince Harry"),
@@ -475,6 +476,23 @@ def test_a_name_run_on_into_a_headline_takes_the_name_the_text_gives():
     ]
 
 
+def test_a_full_name_run_on_from_the_headline_words_before_it_takes_that_name():
+    # ECB+ titles: "76ers Hire Maurice Cheeks ..." and "Colts QB Andrew Luck ..." tagged as one PERSON.
+    mentions = [
+        RawMention("Hire Maurice Cheeks", "PERSON", headline_case=True),
+        RawMention("Colts QB Andrew Luck", "PERSON", headline_case=True),
+        RawMention("Laura Bush", "PERSON", headline_case=True),
+        RawMention("Maurice Cheeks", "PERSON"),
+        RawMention("Andrew Luck", "PERSON"),
+        RawMention("Bush", "PERSON"),
+    ]
+    assert [e.norm for e in normalise_article(mentions, ALIASES).entities] == [
+        "Maurice Cheeks", "Andrew Luck",
+        "Laura Bush",  # a one-word rest is not taken: Laura Bush is not the "Bush" of the text
+        "Maurice Cheeks", "Andrew Luck", "Laura Bush",
+    ]
+
+
 def test_run_ons_are_only_trimmed_on_headline_lines_and_with_a_name_elsewhere():
     in_prose = normalise_article(
         [RawMention("Ellen DeGeneres Returns", "PERSON"), RawMention("Ellen DeGeneres", "PERSON")], ALIASES
@@ -592,6 +610,11 @@ def test_distinct_mentions_kept_once_in_order_and_junk_counted():
         ("Gurbanguli Berdymukhamedov", "Kurbanguly Berdymukhamedov"),  # transliterations
         ("Alexei Navalny", "Alexey Navalny"),
         ("Carlos Correa", "Corols Correa"),  # a typo two edits away
+        # A short form the nicknames table lists, a truncation of the name.
+        ("Fred LaRue", "Frederick C. LaRue"),
+        ("Katie Jenkin", "Kathryn Jenkin"),
+        ("Rob Jones", "Robert Jones"),
+        ('Luis Gerardo "Jerry" Ortiz', "Jerry Ortiz"),  # the nickname in quotes is a given name
     ],
 )
 def test_same_person_merges_spellings(a, b):
@@ -621,6 +644,11 @@ def test_same_person_merges_spellings(a, b):
         ("LaRue Sr.", "Fred LaRue"),
         ("Susan Collins", "Suzanne Collins"),  # alike in sound, but two names the vocabulary knows
         ("Владимир Путин", "Дмитрий Путин"),  # no Metaphone key outside the Latin alphabet
+        # The nicknames table's names in their own right, and forms that are no truncation.
+        ("Emma Smith", "Emily Smith"),
+        ("Kay Smith", "Kate Smith"),
+        ("Aaron Smith", "Erin Smith"),
+        ("Fred Smith", "Alfred Smith"),
     ],
 )
 def test_same_person_guards_different_people(a, b):
