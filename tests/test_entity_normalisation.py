@@ -951,12 +951,30 @@ def test_a_one_word_person_takes_the_label_the_window_mostly_gives_it():
         ("PERSON", "Alexandria", 1),  # a word of a person's name stays
         ("GPE", "Alexandria", 5),
         ("PERSON", "Alexandria Ocasio-Cortez", 1),
-        ("PERSON", "Bettie Page", 1),  # longer names stay
+        ("PERSON", "Bettie Page", 1),  # longer names stay (rule 7 needs a person called by the surname)
         ("ORG", "Bettie Page", 2),
     )
     assert build_merge_map(stats) == {
         ("PERSON", "Honshu"): ("GPE", "Honshu"),
         ("PERSON", "SEACOM"): ("ORG", "Seacom"),
+    }
+
+
+def test_a_full_name_under_another_label_is_the_person_the_window_calls_by_the_surname():
+    # The small model tags Bettie Page ORG in 14 ECB+ articles, PERSON in 3; Klitschko GPE in 3.
+    stats = _surnamed_stats(
+        ("ORG", "Bettie Page", 14, 0),
+        ("PERSON", "Bettie Page", 3, 1),  # "Page" alone, tagged PERSON, in one of them
+        ("GPE", "Wladimir Klitschko", 3, 0),
+        ("PERSON", "Wladimir Klitschko", 18, 12),
+        ("ORG", "Morgan Stanley", 9, 0),  # never called "Stanley" alone: stays a bank
+        ("PERSON", "Morgan Stanley", 1, 0),
+        ("ORG", "Goldman", 2, 0),  # one word: rule 4's business, not this rule's
+        ("PERSON", "Goldman Sachs", 1, 0),
+    )
+    assert build_merge_map(stats) == {
+        ("ORG", "Bettie Page"): ("PERSON", "Bettie Page"),
+        ("GPE", "Wladimir Klitschko"): ("PERSON", "Wladimir Klitschko"),
     }
 
 
