@@ -20,7 +20,10 @@ What is scored
   one of the unit's name mentions, or a word run inside one (the entity
   "Shawn Holley" in the mention "attorney, Shawn Holley"), compared without
   case, spacing or a possessive 's; several: the norm of the longest
-  matching text (ties: of more matches). A unit none matches is *missed*: `found` is the share
+  matching text (ties: of more matches). Failing those, an entity whose text
+  holds a mention that its norm holds too: the tagger ran the name on into
+  other words ("Coroner Gary Hargrove", "Lindsay Lohan Checks Into Rehab"),
+  and its norm is what is judged. A unit none matches is *missed*: `found` is the share
   found, the tagger's recall of these names (loosely: a few annotated
   "names" are descriptions, "Mafia boss").
 * **Scores** over the found units, gold = instance, predicted = norm:
@@ -131,29 +134,36 @@ def _match_key(name: str) -> str:
     return key[:-2] if key.endswith("'s") else key
 
 
+def _words_within(short: str, long: str) -> bool:
+    return re.search(r"(?<!\w)" + re.escape(short) + r"(?!\w)", long) is not None
+
+
 def predicted_name(person: PersonInArticle, entities: Sequence[tuple[str, str, str]], as_written: bool = False) -> Optional[str]:
     """The norm (or, `as_written`, the text) the article's PERSON entities give this person; None when none matches.
 
-    `entities`: (text, label, norm) of the article's entities.
+    `entities`: (text, label, norm) of the article's entities. An entity whose text lies within a
+    mention is preferred; failing that, one whose text holds a mention that its norm holds too.
     """
     mention_keys = [_match_key(mention) for mention in person.mentions]
     longest: Counter = Counter()
     matches: Counter = Counter()
-    for text, label, norm in entities:
-        if label != PERSON:
-            continue
-        entity_key = _match_key(text)
-        if not entity_key:
-            continue
-        within = re.compile(r"(?<!\w)" + re.escape(entity_key) + r"(?!\w)")
-        for mention_key in mention_keys:
-            if entity_key == mention_key or within.search(mention_key):
-                name = _match_key(text if as_written else norm)
-                longest[name] = max(longest[name], len(entity_key))
-                matches[name] += 1
-    if not matches:
-        return None
-    return min(matches, key=lambda name: (-longest[name], -matches[name], name))
+    for prefer_inside in (True, False):
+        for text, label, norm in entities:
+            entity_key = _match_key(text)
+            if label != PERSON or not entity_key:
+                continue
+            for mention_key in mention_keys:
+                if prefer_inside:
+                    found = _words_within(entity_key, mention_key)
+                else:
+                    found = _words_within(mention_key, entity_key) and _words_within(mention_key, _match_key(norm))
+                if found:
+                    name = _match_key(text if as_written else norm)
+                    longest[name] = max(longest[name], len(entity_key))
+                    matches[name] += 1
+        if matches:
+            return min(matches, key=lambda name: (-longest[name], -matches[name], name))
+    return None
 
 
 def name_scores(people: Sequence[PersonInArticle], entities: dict[str, Sequence[tuple[str, str, str]]], as_written: bool = False) -> dict:

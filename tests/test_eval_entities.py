@@ -39,7 +39,7 @@ def test_people_are_the_annotated_persons_an_article_names():
     assert people_in_article(record, "a1") == [PersonInArticle("a1", "HUM1", ("Lindsay Lohan", "Lohan"))]
 
 
-def test_predicted_name_is_the_norm_of_the_longest_matching_person_entity():
+def test_predicted_name_is_the_norm_of_the_longest_person_entity_within_a_mention_else_around_one():
     person = PersonInArticle("a1", "HUM1", ("attorney, Shawn Holley", "Holley's"))
     entities = [("Shawn Holley", "PERSON", "Shawn Holley"), ("Holley", "PERSON", "Shawn Holley"),
                 ("Holley", "ORG", "Holley Inc"), ("Shawn", "PERSON", "Shawn Mendes")]
@@ -47,6 +47,12 @@ def test_predicted_name_is_the_norm_of_the_longest_matching_person_entity():
     assert predicted_name(person, entities, as_written=True) == "shawn holley"
     assert predicted_name(PersonInArticle("a1", "HUM1", ("Holley",)), entities, as_written=True) == "holley"
     assert predicted_name(PersonInArticle("a1", "HUM1", ("Kimani Gray",)), entities) is None
+    # Failing an entity inside a mention, one around it whose norm holds the mention too.
+    coroner = PersonInArticle("a2", "HUM2", ("Gary Hargrove",))
+    assert predicted_name(coroner, [("Coroner Gary Hargrove", "PERSON", "Gary Hargrove")]) == "gary hargrove"
+    assert predicted_name(coroner, [("Gary Hargrove's office", "PERSON", "Hargroves")]) is None
+    assert predicted_name(coroner, [("Coroner Gary Hargrove", "PERSON", "Gary Hargrove"),
+                                    ("Hargrove", "PERSON", "Anthony Hargrove")]) == "anthony hargrove"
 
 
 def test_split_people_cost_recall_and_merged_people_cost_precision():
