@@ -44,19 +44,16 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-import math
 import pathlib
-import tempfile
 import time
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
-import apache_beam as beam
 import numpy as np
-from apache_beam.options.pipeline_options import PipelineOptions
 from rapidfuzz import process
 from rapidfuzz.distance import Indel
 
+from pipeline.eval_runs import print_figures, run_stages
 from pipeline.jsonl_files import first_record, text_lines
 from pipeline.runners import BATCH_LOCAL_RUNNER
 from transforms import dedup_matching as matching
@@ -194,41 +191,16 @@ def score(labelled: Sequence[LabelledArticle], predicted_group: dict[str, str]) 
 # ---------------------------------------------------------------- the real transform
 
 
-def _row_json(article: Article) -> str:
-    return json.dumps({"article_id": article.article_id, "dup_group_id": article.dup_group_id})
+def _group_row(article: Article) -> list[str]:
+    return [article.article_id, article.dup_group_id]
 
 
 def run_transform(
     articles: Sequence[Article], config: DedupConfig, runner: str = BATCH_RUNNER
 ) -> tuple[dict[str, str], int]:
     """Run DedupSyndicated over the articles: (article_id -> dup_group_id, dead letters)."""
-    with tempfile.TemporaryDirectory(prefix="newsbeam-eval-dedup-") as workdir:
-        rows_prefix = str(pathlib.Path(workdir) / "rows")
-        dead_prefix = str(pathlib.Path(workdir) / "dead")
-        options = PipelineOptions([], runner=runner)
-        with beam.Pipeline(options=options) as pipeline:
-            rows, dead_letters = (
-                pipeline
-                | "Articles" >> beam.Create(list(articles)).with_output_types(Article)
-                | "DedupSyndicated" >> DedupSyndicated(config)
-            )
-            _ = rows | "RowsAsJson" >> beam.Map(_row_json) | "WriteRows" >> beam.io.WriteToText(rows_prefix)
-            _ = (
-                dead_letters
-                | "DeadLetterRefs" >> beam.Map(lambda d: d.source_ref)
-                | "WriteDeadLetters" >> beam.io.WriteToText(dead_prefix)
-            )
-        groups: dict[str, str] = {}
-        dead = 0
-        for path in pathlib.Path(workdir).iterdir():
-            with path.open(encoding="utf-8") as lines:
-                if path.name.startswith("rows"):
-                    for line in lines:
-                        row = json.loads(line)
-                        groups[row["article_id"]] = row["dup_group_id"]
-                elif path.name.startswith("dead"):
-                    dead += sum(1 for _ in lines)
-    return groups, dead
+    rows, dead, _ = run_stages(articles, [("DedupSyndicated", DedupSyndicated(config))], _group_row, runner)
+    return dict(rows), dead
 
 
 def evaluate_dedup(
@@ -475,9 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             baselines[f"{method}>=0.5 (this transform)"] = {k: measured[k] for k in _HEADLINE if k in measured}
     metrics["baselines"] = baselines
-    if not all(math.isfinite(v) for v in metrics.values() if isinstance(v, float)):
-        raise RuntimeError(f"non-finite figure in {metrics}")
-    print(json.dumps(metrics))
+    print_figures(metrics)
     return 0
 
 

@@ -52,19 +52,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import pathlib
 import re
-import tempfile
-import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
-
-from pipeline.eval_events import BATCH_RUNNER, ECBPLUS, cluster_scores, detect_format, ecbplus_item, rounded
+from pipeline.eval_events import BATCH_RUNNER, ECBPLUS, cluster_scores, detect_format, ecbplus_item
+from pipeline.eval_runs import print_figures, rounded, run_stages
 from pipeline.jsonl_files import first_record, text_lines
 from transforms.entities import EntitiesConfig, TagEntities
 from transforms.schema import Article
@@ -186,41 +180,16 @@ def name_scores(people: Sequence[PersonInArticle], entities: dict[str, Sequence[
 # ---------------------------------------------------------------- the real transform
 
 
-def _entities_json(article: Article) -> str:
-    return json.dumps([article.article_id, [[e.text, e.label, e.norm] for e in article.entities]])
+def _entities_row(article: Article) -> list:
+    return [article.article_id, [[e.text, e.label, e.norm] for e in article.entities]]
 
 
 def run_tagging(
     articles: Sequence[Article], config: EntitiesConfig, runner: str = BATCH_RUNNER
 ) -> tuple[dict[str, list[tuple[str, str, str]]], int, float]:
     """Run TagEntities: (article_id -> its (text, label, norm) entities, dead letters, seconds)."""
-    with tempfile.TemporaryDirectory(prefix="newsbeam-eval-entities-") as workdir:
-        rows_prefix = str(pathlib.Path(workdir) / "rows")
-        dead_prefix = str(pathlib.Path(workdir) / "dead")
-        started = time.monotonic()
-        with beam.Pipeline(options=PipelineOptions([], runner=runner)) as pipeline:
-            tagged, dead = (
-                pipeline
-                | "Articles" >> beam.Create(list(articles)).with_output_types(Article)
-                | "TagEntities" >> TagEntities(config)
-            )
-            _ = tagged | "EntitiesAsJson" >> beam.Map(_entities_json) | "WriteRows" >> beam.io.WriteToText(rows_prefix)
-            _ = (
-                dead
-                | "DeadLetterRefs" >> beam.Map(lambda letter: letter.source_ref)
-                | "WriteDeadLetters" >> beam.io.WriteToText(dead_prefix)
-            )
-        seconds = time.monotonic() - started
-        entities: dict[str, list[tuple[str, str, str]]] = {}
-        dead_letters = 0
-        for path in pathlib.Path(workdir).iterdir():
-            with path.open(encoding="utf-8") as lines:
-                if path.name.startswith("rows"):
-                    for line in lines:
-                        article_id, found = json.loads(line)
-                        entities[article_id] = [tuple(entity) for entity in found]
-                elif path.name.startswith("dead"):
-                    dead_letters += sum(1 for _ in lines)
+    rows, dead_letters, seconds = run_stages(articles, [("TagEntities", TagEntities(config))], _entities_row, runner)
+    entities = {article_id: [tuple(entity) for entity in found] for article_id, found in rows}
     return entities, dead_letters, seconds
 
 
@@ -290,9 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         config = load_config(args.config).entities
     figures = evaluate_entities(args.data, config, args.runner)
-    if not all(math.isfinite(v) for v in figures.values() if isinstance(v, float)):
-        raise RuntimeError(f"non-finite figure in {figures}")
-    print(json.dumps(rounded(figures)))
+    print_figures(rounded(figures))
     return 0
 
 

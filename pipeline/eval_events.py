@@ -74,16 +74,10 @@ import datetime as dt
 import hashlib
 import itertools
 import json
-import math
-import pathlib
-import tempfile
-import time
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
-
+from pipeline.eval_runs import print_figures, rounded, run_stages
 from pipeline.jsonl_files import first_record, text_lines
 from pipeline.runners import BATCH_LOCAL_RUNNER
 from transforms import event_clustering as clustering
@@ -293,47 +287,22 @@ def within_topic_confusion(labelled: Sequence[Labelled], predicted: dict[str, st
 # ---------------------------------------------------------------- the real transform
 
 
-def _row_json(article: Article) -> str:
-    return json.dumps([article.article_id, article.event_id])
+def _event_row(article: Article) -> list[str]:
+    return [article.article_id, article.event_id]
 
 
 def run_transform(
     articles: Sequence[Article], config: EventsConfig, runner: str = BATCH_RUNNER, entities: bool = False
 ) -> tuple[dict[str, str], int, float]:
     """Run AssignEvents (after TagEntities when asked): (article_id -> event_id, dead letters, seconds)."""
-    with tempfile.TemporaryDirectory(prefix="newsbeam-eval-events-") as workdir:
-        rows_prefix = str(pathlib.Path(workdir) / "rows")
-        dead_prefix = str(pathlib.Path(workdir) / "dead")
-        started = time.monotonic()
-        with beam.Pipeline(options=PipelineOptions([], runner=runner)) as pipeline:
-            articles_in = pipeline | "Articles" >> beam.Create(list(articles)).with_output_types(Article)
-            dead_parts = []
-            if entities:
-                from transforms.entities import TagEntities
+    stages = []
+    if entities:
+        from transforms.entities import TagEntities
 
-                articles_in, entity_dead = articles_in | "TagEntities" >> TagEntities()
-                dead_parts.append(entity_dead)
-            rows, event_dead = articles_in | "AssignEvents" >> AssignEvents(config)
-            dead_parts.append(event_dead)
-            _ = rows | "RowsAsJson" >> beam.Map(_row_json) | "WriteRows" >> beam.io.WriteToText(rows_prefix)
-            _ = (
-                tuple(dead_parts)
-                | "AllDeadLetters" >> beam.Flatten()
-                | "DeadLetterRefs" >> beam.Map(lambda letter: letter.source_ref)
-                | "WriteDeadLetters" >> beam.io.WriteToText(dead_prefix)
-            )
-        seconds = time.monotonic() - started
-        events: dict[str, str] = {}
-        dead = 0
-        for path in pathlib.Path(workdir).iterdir():
-            with path.open(encoding="utf-8") as lines:
-                if path.name.startswith("rows"):
-                    for line in lines:
-                        article_id, event_id = json.loads(line)
-                        events[article_id] = event_id
-                elif path.name.startswith("dead"):
-                    dead += sum(1 for _ in lines)
-    return events, dead, seconds
+        stages.append(("TagEntities", TagEntities()))
+    stages.append(("AssignEvents", AssignEvents(config)))
+    rows, dead, seconds = run_stages(articles, stages, _event_row, runner)
+    return dict(rows), dead, seconds
 
 
 def _score(kind: str, labelled: Sequence[Labelled], predicted: dict[str, str]) -> dict:
@@ -469,14 +438,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def rounded(value):
-    if isinstance(value, float):
-        return round(value, 4)
-    if isinstance(value, dict):
-        return {k: rounded(v) for k, v in value.items()}
-    return value
-
-
 def check_input(data_path: str, start: Optional[str] = None, end: Optional[str] = None) -> str:
     """The format of the file; a clear error for a missing or unknown file or bad bounds, before any pipeline starts."""
     for flag, value in (("--start", start), ("--end", end)):
@@ -506,9 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     figures = evaluate_events(
         args.data, config, args.runner, args.start, args.end, args.split, args.entities, args.orders
     )
-    if not all(math.isfinite(v) for v in figures.values() if isinstance(v, float)):
-        raise RuntimeError(f"non-finite figure in {figures}")
-    print(json.dumps(rounded(figures)))
+    print_figures(rounded(figures))
     return 0
 
 
