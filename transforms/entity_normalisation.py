@@ -1494,20 +1494,6 @@ def build_merge_map(stats: Mapping[NameKey, NameStats]) -> MergeMap:
             continue
         mapping[(label, norm)] = (PERSON, next(iter(candidates)))
 
-    # 7. a name of two words or more under another label that the window also tags PERSON,
-    # for a person it calls by the surname alone, is that person
-    called_people_by_loose_key: dict[str, str] = {}
-    for label, norm in representatives:
-        if label == PERSON and len(norm.split(" ")) >= 2:
-            person = _final_name(mapping, (PERSON, norm))[1]
-            if called_by_surname.get(person):
-                called_people_by_loose_key[loose_key(norm)] = person
-    for label, norm in representatives:
-        if label in _PERSON_SLIP_LABELS and len(norm.split(" ")) >= 2 and (label, norm) not in mapping:
-            person = called_people_by_loose_key.get(loose_key(norm))
-            if person is not None:
-                mapping[(label, norm)] = (PERSON, person)
-
     # 6. a one-word PERSON that is no word of any person's name here takes the label the
     # window gives the same word in more articles (ties stay PERSON)
     name_parts = {key for person in full_names for key in _keys(_split_suffix(person.split(" "))[0])}
@@ -1527,8 +1513,23 @@ def build_merge_map(stats: Mapping[NameKey, NameStats]) -> MergeMap:
         if articles > name_stats.articles:
             mapping[(label, norm)] = other
 
-    # Point every variant at its final name. No cycles: each rule maps only
-    # names that no earlier rule chose as a target.
+    # 7. a name of two words or more under another label that the window also tags PERSON,
+    # for a person it calls by the surname alone, is that person
+    called_people_by_loose_key: dict[str, str] = {}
+    for label, norm in representatives:
+        if label == PERSON and len(norm.split(" ")) >= 2:
+            person = _final_name(mapping, (PERSON, norm))[1]
+            if called_by_surname.get(person):
+                called_people_by_loose_key[loose_key(norm)] = person
+    for label, norm in representatives:
+        if label in _PERSON_SLIP_LABELS and len(norm.split(" ")) >= 2 and (label, norm) not in mapping:
+            person = called_people_by_loose_key.get(loose_key(norm))
+            if person is not None:
+                mapping[(label, norm)] = (PERSON, person)
+
+    # Point every variant at its final name. No cycles: rules 1 and 2 map within a label to
+    # the names they keep; rules 3 and 7 map one-word names and other labels to PERSON names of two words or more,
+    # which only rule 2 maps, within PERSON; rule 6 maps one-word PERSON names, no rule's target.
     for key in list(mapping):
         mapping[key] = _final_name(mapping, key)
     return mapping
