@@ -941,22 +941,39 @@ def test_tagging_view_without_cap():
 
 
 def test_a_one_word_person_takes_the_label_the_window_mostly_gives_it():
-    stats = _stats(
-        ("PERSON", "Honshu", 2),
-        ("GPE", "Honshu", 3),
-        ("PERSON", "SEACOM", 1),
-        ("ORG", "Seacom", 2),  # case aside
-        ("PERSON", "Biloxi", 2),  # a tie stays
-        ("GPE", "Biloxi", 2),
-        ("PERSON", "Alexandria", 1),  # a word of a person's name stays
-        ("GPE", "Alexandria", 5),
-        ("PERSON", "Alexandria Ocasio-Cortez", 1),
-        ("PERSON", "Bettie Page", 1),  # longer names stay (rule 7 needs a person called by the surname)
-        ("ORG", "Bettie Page", 2),
+    stats = _surnamed_stats(
+        ("PERSON", "Honshu", 2, 0),
+        ("GPE", "Honshu", 3, 0),
+        ("PERSON", "SEACOM", 1, 0),
+        ("ORG", "Seacom", 2, 0),  # case aside
+        ("PERSON", "Biloxi", 2, 0),  # a tie stays
+        ("GPE", "Biloxi", 2, 0),
+        ("PERSON", "Alexandria", 1, 0),  # a word of the name of a person called by the surname stays
+        ("GPE", "Alexandria", 5, 0),
+        ("PERSON", "Alexandria Ocasio-Cortez", 1, 1),
+        ("PERSON", "Bettie Page", 1, 0),  # longer names stay (rule 7 needs a person called by the surname)
+        ("ORG", "Bettie Page", 2, 0),
     )
     assert build_merge_map(stats) == {
         ("PERSON", "Honshu"): ("GPE", "Honshu"),
         ("PERSON", "SEACOM"): ("ORG", "Seacom"),
+    }
+
+
+def test_a_headline_stretch_tagged_person_does_not_keep_its_words_people():
+    # "Colts Beat Chiefs" (a headline the small model tags PERSON) is nobody called "Chiefs" alone,
+    # so it no longer shields "Colts"; Egypt's Alexandria beside a name nobody shortens likewise.
+    stats = _surnamed_stats(
+        ("PERSON", "Colts", 7, 0),
+        ("ORG", "Colts", 18, 0),
+        ("PERSON", "Colts Beat Chiefs", 1, 0),
+        ("PERSON", "Alexandria", 3, 0),
+        ("GPE", "Alexandria", 5, 0),
+        ("PERSON", "Alexandria Ocasio-Cortez", 4, 0),
+    )
+    assert build_merge_map(stats) == {
+        ("PERSON", "Colts"): ("ORG", "Colts"),
+        ("PERSON", "Alexandria"): ("GPE", "Alexandria"),
     }
 
 
