@@ -80,6 +80,17 @@ def known(word: str) -> bool:
         ("John Singer Sargent", "PERSON", "John Singer Sargent"),
         ("Gary Player", "PERSON", "Gary Player"),
         ("Singer", "PERSON", "Singer"),  # no name follows: a surname
+        ("Unemployed John Jenkin", "PERSON", "John Jenkin"),
+        ("Receptionist Madeline Kafoury", "PERSON", "Madeline Kafoury"),
+        ("Paul Nurse", "PERSON", "Paul Nurse"),
+        ("James Clerk Maxwell", "PERSON", "James Clerk Maxwell"),
+        # Positions in capitals are titles before a given name and a surname, and only there:
+        # before one word they are as often initials.
+        ("Lions RB Joique Bell", "PERSON", "Joique Bell"),
+        ("Red Sox GM Theo Epstein", "PERSON", "Theo Epstein"),
+        ("GM Siddeshwara", "PERSON", "GM Siddeshwara"),
+        ("TE Lawrence", "PERSON", "TE Lawrence"),
+        ("Te Rauparaha", "PERSON", "Te Rauparaha"),
         # A written-out title at the end may be a surname; "Sen" is one.
         ("John Major", "PERSON", "John Major"),
         ("Amartya Sen", "PERSON", "Amartya Sen"),
