@@ -1516,15 +1516,18 @@ def build_merge_map(stats: Mapping[NameKey, NameStats]) -> MergeMap:
             continue
         mapping[(label, norm)] = (PERSON, next(iter(candidates)))
 
+    # The full names of people some article calls by the surname alone (rules 6 and 7), each
+    # with the person it names; rule 6 maps one-word names only, so rule 7 sees the same.
+    surnamed_full_names: dict[str, str] = {}
+    for norm in full_names:
+        person = _final_name(mapping, (PERSON, norm))[1]
+        if called_by_surname.get(person):
+            surnamed_full_names[norm] = person
+
     # 6. a one-word PERSON takes the label the window gives the same word in more articles
     # (ties stay PERSON), unless it is a word of the name of someone called by the surname
     # alone: a headline stretch tagged PERSON ("Colts Beat Chiefs") is nobody's name
-    name_parts = {
-        key
-        for person in full_names
-        if called_by_surname.get(_final_name(mapping, (PERSON, person))[1])
-        for key in _keys(_split_suffix(person.split(" "))[0])
-    }
+    name_parts = {key for norm in surnamed_full_names for key in _keys(_split_suffix(norm.split(" "))[0])}
     other_labels: dict[str, Counter] = defaultdict(Counter)
     for (label, norm), name_stats in representatives.items():
         if label != PERSON and len(norm.split(" ")) == 1:
@@ -1543,12 +1546,7 @@ def build_merge_map(stats: Mapping[NameKey, NameStats]) -> MergeMap:
 
     # 7. a name of two words or more under another label that the window also tags PERSON,
     # for a person it calls by the surname alone, is that person
-    called_people_by_loose_key: dict[str, str] = {}
-    for label, norm in representatives:
-        if label == PERSON and len(norm.split(" ")) >= 2:
-            person = _final_name(mapping, (PERSON, norm))[1]
-            if called_by_surname.get(person):
-                called_people_by_loose_key[loose_key(norm)] = person
+    called_people_by_loose_key = {loose_key(norm): person for norm, person in surnamed_full_names.items()}
     for label, norm in representatives:
         if label in _PERSON_SLIP_LABELS and len(norm.split(" ")) >= 2 and (label, norm) not in mapping:
             person = called_people_by_loose_key.get(loose_key(norm))
