@@ -568,6 +568,7 @@ def test_a_page_date_read_day_first_is_settled_by_the_url():
     assert record.url.startswith("http://nymag.com/daily/intelligencer/2017/04/")
     assert (record.published_at.date(), record.date_source) == (dt.date(2017, 4, 8), "page_metadata")
 
+
 @pytest.mark.parametrize(
     "page_id, url_start, published_at",
     [

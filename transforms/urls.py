@@ -31,11 +31,6 @@ def url_host(url: Optional[str]) -> Optional[str]:
         return None
 
 
-# htmldate reads a numeric date as day first: the "04/08/2017" (April 8) that NY Mag pages print
-# beside <time itemprop="datePublished" datetime="2017-04-08T09:32:44-04:00"> became 4 August, 10 of
-# the 185 pages of ../shared/data whose URL states year and month (nymag.com/…/2017/04/…). When the
-# URL's year and month disagree with the page date and the date read month first agrees, the URL
-# settles it.
 _URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0[1-9]|1[0-2])(?:[/-]([0-3]\d))?/")
 
 
@@ -58,6 +53,11 @@ def url_day(url: Optional[str]) -> Optional[dt.datetime]:
         return None
 
 
+# htmldate reads a numeric date as day first: the "04/08/2017" (April 8) that NY Mag pages print
+# beside <time itemprop="datePublished" datetime="2017-04-08T09:32:44-04:00"> became 4 August, 10 of
+# the 185 pages of ../shared/data whose URL states year and month (nymag.com/…/2017/04/…). When the
+# URL's year and month disagree with the page date and the date read month first agrees, the URL
+# settles it.
 def with_day_and_month_of_url(published: dt.datetime, url: Optional[str]) -> dt.datetime:
     """The page date, its day and month swapped when only the swapped date fits the URL's date."""
     dated = url_date(url)
