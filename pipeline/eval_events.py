@@ -460,7 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         config = load_config(args.config).events
     if args.select:
-        print(json.dumps(rounded(select_and_hold_out(args.data, args.runner, config, args.start, args.end))))
+        print_figures(rounded(select_and_hold_out(args.data, args.runner, config, args.start, args.end)))
         return 0
     if args.orders < 0:
         raise SystemExit("newsbeam eval events: --orders must be 0 or more")

@@ -14,7 +14,7 @@ import math
 import pathlib
 import tempfile
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -72,8 +72,19 @@ def rounded(value):
     return value
 
 
+def _floats(value) -> Iterator[float]:
+    if isinstance(value, float):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _floats(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _floats(item)
+
+
 def print_figures(figures: dict) -> None:
-    """The evaluation's one JSON line; a figure that is not finite is an error, never printed."""
-    if not all(math.isfinite(v) for v in figures.values() if isinstance(v, float)):
+    """The evaluation's one JSON line; a figure that is not finite, at any depth, is an error, never printed."""
+    if not all(math.isfinite(value) for value in _floats(figures)):
         raise RuntimeError(f"non-finite figure in {figures}")
     print(json.dumps(figures))
