@@ -598,6 +598,56 @@ def test_distinct_mentions_kept_once_in_order_and_junk_counted():
 
 
 @pytest.mark.parametrize(
+    ("text", "word", "kept"),
+    [
+        # Headline words the small model tags PERSON, which the prose writes as common words.
+        ("Riot Erupts In Athens\nA riot broke out after police shot a boy. The riot spread.", "Riot", False),
+        ("Arson Suspect Held\nPolice suspect arson in the fire.", "Arson", False),
+        ("Ricochet killed the teenager, police said. A bullet ricochet hit him.", "Ricochet", False),
+        # A surname that is also a word: named more often than the word is written.
+        ("Young played two songs. Young said the young fans sang along. Young left.", "Young", True),
+        # A handle's letters are not the word written in lower case.
+        ("Thanks, my friend. — Dele (@dele_official) November 19, 2019", "Dele", True),
+        # Never written in lower case.
+        ("Bush said the war was over. Bush left for Texas.", "Bush", True),
+    ],
+)
+def test_a_one_word_person_the_article_writes_as_a_common_word_is_dropped(text, word, kept):
+    result = normalise_article([RawMention(word, "PERSON")], ALIASES, text=text)
+    if kept:
+        assert result.entities == (Entity(word, "PERSON", word),)
+        assert not result.dropped
+    else:
+        assert result.entities == ()
+        assert dict(result.dropped) == {"common_word": 1}
+
+
+def test_a_common_word_that_names_someone_in_the_article_is_kept():
+    # "Law" starts a sentence of law enforcement, but the article resolves it to David Law,
+    # and a word of an article's full name is never dropped on its own.
+    text = "David Law said law enforcement changed. Law added that crime fell."
+    result = normalise_article(
+        [RawMention("David Law", "PERSON"), RawMention("Law", "PERSON")], ALIASES, text=text
+    )
+    assert {(e.text, e.norm) for e in result.entities} == {("David Law", "David Law"), ("Law", "David Law")}
+    assert not result.dropped
+
+
+def test_a_quoted_nickname_is_the_person_whose_name_it_stands_in():
+    text = "Vincent 'Chin' Gigante, 77, Crime Boss\nVincent Gigante ruled the Mafia with a hand-to-chin gesture."
+    result = normalise_article(
+        [RawMention("Chin", "PERSON"), RawMention("Vincent Gigante", "PERSON")], ALIASES, text=text
+    )
+    assert {(e.text, e.norm) for e in result.entities} == {
+        ("Chin", "Vincent Gigante"),
+        ("Vincent Gigante", "Vincent Gigante"),
+    }
+    # Quoted, but in no one's name: a fish dubbed "Dracula" stays as tagged (and is no common word here).
+    fish = normalise_article([RawMention("Dracula", "PERSON")], ALIASES, text='Dubbed the "Dracula" fish.')
+    assert [e.norm for e in fish.entities] == ["Dracula"]
+
+
+@pytest.mark.parametrize(
     ("a", "b"),
     [
         ("Marcon Rubio", "Marco Rubio"),  # a typo: "Marcon" unknown
