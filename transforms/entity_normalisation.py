@@ -1084,9 +1084,6 @@ class ArticleEntities:
     surnamed: frozenset[str] = frozenset()
 
 
-_QUOTES = "'\"\u2018\u2019\u201c\u201d"
-
-
 def _quoted_nickname_of(word: str, text: str, full_names: Collection[str]) -> Optional[str]:
     """The article's full name that `word` is the quoted nickname in: "Chin" of Vincent 'Chin' Gigante."""
     pattern = rf"(\w[\w.]*)\s+[{_QUOTES}]{re.escape(word)}[{_QUOTES}]\s+(\w[\w'\u2019-]*)"
