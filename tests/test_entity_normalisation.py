@@ -633,6 +633,17 @@ def test_a_common_word_that_names_someone_in_the_article_is_kept():
     assert not result.dropped
 
 
+def test_a_middle_name_of_the_article_is_no_common_word():
+    # "Rose" neither starts nor ends Mary Rose Byrne's name, so nothing resolves it, and the
+    # prose writes "rose" more often than "Rose"; it is still a word of a person's name.
+    text = "Mary Rose Byrne spoke. Rose thanked fans for a rose, a rose and a rose."
+    result = normalise_article(
+        [RawMention("Mary Rose Byrne", "PERSON"), RawMention("Rose", "PERSON")], ALIASES, text=text
+    )
+    assert {(e.text, e.norm) for e in result.entities} == {("Mary Rose Byrne", "Mary Rose Byrne"), ("Rose", "Rose")}
+    assert not result.dropped
+
+
 def test_a_quoted_nickname_is_the_person_whose_name_it_stands_in():
     text = "Vincent 'Chin' Gigante, 77, Crime Boss\nVincent Gigante ruled the Mafia with a hand-to-chin gesture."
     result = normalise_article(

@@ -150,7 +150,7 @@ Each raw mention `(text, label)` from the tagger goes through, in order:
    A surname that is also a word is named more often than the word is
    written ("Young said ... young fans ... Young"). The window's rules come
    later, so a name dropped here is not offered to them: on the 2,706 ECB+
-   and reprint articles this drops 103 mentions, all rightly by reading
+   and reprint articles this drops 102 mentions, all rightly by reading
    ("Law" and "Il" of an Italian "Il black Friday" had been resolved across
    articles to David Law and Kim Jong Il); counting any lower-case use,
    it also dropped "Young" (Neil Young) and "Ahmadinejad", and without the
@@ -1391,7 +1391,7 @@ def normalise_article(
                 full = _quoted_nickname_of(name, text, full_person_names)
             if full is not None:
                 label, name = PERSON, full
-            elif label == PERSON and " " not in name and name not in words_of_people and name in common_words:
+            elif label == PERSON and " " not in name and name_key(name) not in words_of_people and name in common_words:
                 dropped["common_word"] += 1
                 continue
         entity = Entity(text=_collapse_whitespace(written), label=label, norm=name)
