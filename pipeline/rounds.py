@@ -21,7 +21,8 @@ disagree:
 - `files.pickle`: per input pattern, the files of its latest listing and
   whether each was read (bounded by what the folders hold now);
 - `events.pickle`: per event state key, the online clusterer with its live
-  events (bounded by `events.quiet_period_hours`): an article of a later round
+  events (bounded by `events.quiet_period_hours` and
+  `events.full_text_quiet_period_hours`): an article of a later round
   joins an event founded in an earlier one, with the same id batch gives;
 - dedup keeps no state file: each round matches its articles against the
   articles earlier rounds published within `dedup.retention_days` (read back

@@ -29,6 +29,14 @@ def test_bad_value_is_named():
         config_from_mapping({"output": {"max_rows_per_file": -1}})
 
 
+def test_full_text_events_stay_open_at_least_as_long_as_headline_events():
+    longer_quiet = config_from_mapping({"events": {"quiet_period_hours": 72}})
+    assert longer_quiet.events.params().full_text_quiet_period_hours == 72
+    assert config_from_mapping({}).events.params().full_text_quiet_period_hours == 48
+    with pytest.raises(ConfigError, match=r"events.*full_text_quiet_period_hours \(12.0\) must be at least"):
+        config_from_mapping({"events": {"quiet_period_hours": 24, "full_text_quiet_period_hours": 12}})
+
+
 def test_not_a_mapping_and_bad_yaml(tmp_path):
     with pytest.raises(ConfigError, match="mapping"):
         config_from_mapping(["dedup"])

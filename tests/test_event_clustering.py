@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+import pickle
 
 import pytest
 
@@ -140,15 +141,76 @@ def test_two_events_of_one_kind_are_kept_apart(ecbplus_by_event):
 def test_a_quiet_event_closes_and_its_state_goes(seed_texts):
     text = next(iter(seed_texts.values()))
     clusterer = OnlineEventClusterer(PARAMS)
-    first = clusterer.assign(make_article("a", text, FRIDAY), features_of(make_article("a", text), PARAMS))
-    same_day = clusterer.assign(
-        make_article("b", text, FRIDAY + dt.timedelta(hours=2)), features_of(make_article("b", text), PARAMS)
-    )
-    assert same_day == first
-    much_later = FRIDAY + dt.timedelta(hours=2 + PARAMS.quiet_period_hours + 1)
-    reopened = clusterer.assign(make_article("c", text, much_later), features_of(make_article("c", text), PARAMS))
-    assert reopened == clustering.event_id_for("c") != first
+
+    def assign(article_id: str, moment: dt.datetime) -> str:
+        article = make_article(article_id, text, moment)
+        return clusterer.assign(article, features_of(article, PARAMS))
+
+    first = assign("a", FRIDAY)
+    # Full articles: coverage of one happening runs over days, past the headlines' quiet period.
+    next_day = FRIDAY + dt.timedelta(hours=PARAMS.quiet_period_hours + 12)
+    assert next_day < FRIDAY + dt.timedelta(hours=PARAMS.full_text_quiet_period_hours)
+    assert assign("b", next_day) == first
+    much_later = next_day + dt.timedelta(hours=PARAMS.full_text_quiet_period_hours + 1)
+    assert assign("c", much_later) == clustering.event_id_for("c") != first
     assert clusterer.live_events == 1
+
+
+HEADLINE = "Volcanic ash from Iceland grounds flights across Norway and Sweden"
+
+
+def test_a_headline_event_closes_after_the_shorter_quiet_period():
+    clusterer = OnlineEventClusterer(PARAMS)
+
+    def assign(article_id: str, moment: dt.datetime) -> str:
+        article = make_article(article_id, HEADLINE, moment, title=HEADLINE)
+        return clusterer.assign(article, features_of(article, PARAMS))
+
+    first = assign("first", FRIDAY)
+    assert assign("soon", FRIDAY + dt.timedelta(hours=PARAMS.quiet_period_hours - 1)) == first
+    later = FRIDAY + dt.timedelta(hours=2 * PARAMS.quiet_period_hours)
+    assert later < FRIDAY + dt.timedelta(hours=PARAMS.full_text_quiet_period_hours)
+    assert assign("later", later) == clustering.event_id_for("later")
+    assert clusterer.live_events == 1
+
+
+def test_a_headline_joins_only_events_active_within_the_shorter_quiet_period():
+    """A full-text event stays open for full articles; a headline, with its low bar, cannot reach it."""
+    report = (
+        "Volcanic ash from an eruption in Iceland grounded flights across Norway and Sweden on Friday, "
+        "stranding thousands of passengers. Airlines in Oslo and Stockholm cancelled hundreds of departures "
+        "while the ash cloud drifted east, and the Icelandic Met Office said the eruption continued."
+    )
+    late = FRIDAY + dt.timedelta(hours=PARAMS.quiet_period_hours + 6)
+    original = make_article("report", report, FRIDAY, title="Ash cloud grounds Nordic flights")
+    headline = make_article("headline", HEADLINE, late, title=HEADLINE)
+    follow_up = make_article("follow-up", report, late + dt.timedelta(minutes=1), title="Ash cloud still grounds flights")
+    assert clustering.is_headline(features_of(headline, PARAMS), PARAMS)
+    assert not clustering.is_headline(features_of(follow_up, PARAMS), PARAMS)
+    assigned = dict((a.article_id, e) for a, e in clustering.cluster_in_order([original, headline, follow_up], PARAMS))
+    assert assigned["headline"] == clustering.event_id_for("headline")
+    assert assigned["follow-up"] == assigned["report"] == clustering.event_id_for("report")
+    # Within the shorter quiet period the same headline joins the report's event.
+    soon = headline.replace(article_id="soon", published_at=FRIDAY + dt.timedelta(hours=1))
+    assigned = dict((a.article_id, e) for a, e in clustering.cluster_in_order([original, soon], PARAMS))
+    assert assigned["soon"] == assigned["report"]
+
+
+def test_the_full_text_quiet_period_cannot_be_shorter_than_the_headlines():
+    with pytest.raises(ValueError, match="full_text_quiet_period_hours"):
+        ClusteringParams(quiet_period_hours=24.0, full_text_quiet_period_hours=12.0)
+
+
+def test_state_pickled_before_headline_events_existed_still_assigns(seed_texts):
+    """A local streaming run's carried state from an earlier version: its events count as full-text ones."""
+    text = next(iter(seed_texts.values()))
+    clusterer = OnlineEventClusterer(PARAMS)
+    first = clusterer.assign(make_article("a", text, FRIDAY), features_of(make_article("a", text), PARAMS))
+    old_state = pickle.loads(pickle.dumps(clusterer))
+    del old_state.__dict__["_headline_events"]
+    restored = pickle.loads(pickle.dumps(old_state))
+    later = make_article("b", text, FRIDAY + dt.timedelta(hours=PARAMS.quiet_period_hours + 1))
+    assert restored.assign(later, features_of(later, PARAMS)) == first
 
 
 def test_a_copy_joins_its_canonical_copys_event_whatever_its_text(seed_texts, ecbplus_by_event):
@@ -168,7 +230,7 @@ def test_a_copy_joins_its_canonical_copys_event_whatever_its_text(seed_texts, ec
 def test_a_late_copy_joins_its_canonical_copys_closed_event_without_reopening_it(seed_texts):
     """Wire copies run a day or two late, past the quiet period: they keep their original's event."""
     text = next(iter(seed_texts.values()))
-    late = FRIDAY + dt.timedelta(hours=PARAMS.quiet_period_hours + 30)
+    late = FRIDAY + dt.timedelta(hours=PARAMS.full_text_quiet_period_hours + 30)
     original = make_article("original", text, FRIDAY)
     # Something else happens in between, so the clock moves past the original's quiet period.
     other = make_article("other", "Volcanic ash grounded flights across Iceland and Norway", late)
@@ -186,8 +248,8 @@ def test_a_copy_of_an_event_closed_longer_than_the_copy_memory_is_clustered_like
     params = ClusteringParams(copy_memory_hours=24.0)
     text = next(iter(seed_texts.values()))
     original = make_article("original", text, FRIDAY)
-    within = FRIDAY + dt.timedelta(hours=params.quiet_period_hours + 20)
-    beyond = FRIDAY + dt.timedelta(hours=params.quiet_period_hours + 30)
+    within = FRIDAY + dt.timedelta(hours=params.full_text_quiet_period_hours + 20)
+    beyond = FRIDAY + dt.timedelta(hours=params.full_text_quiet_period_hours + 30)
     early_copy = make_article("early", text, within, canonical_id="original", is_canonical=False)
     late_copy = make_article("late", text, beyond, canonical_id="original", is_canonical=False)
     assigned = dict((a.article_id, e) for a, e in clustering.cluster_in_order([original, early_copy, late_copy], params))
@@ -201,11 +263,14 @@ def test_closed_events_leave_no_article_ids_behind_after_the_copy_memory(seed_te
     text = next(iter(seed_texts.values()))
     clusterer = OnlineEventClusterer(params)
     features = features_of(make_article("x", text), params)
-    for day in range(30):  # one article a day: each closes the event before it
-        clusterer.assign(make_article(f"day-{day}", text, FRIDAY + dt.timedelta(days=day)), features)
-    remembered = [article_id for article_id in (f"day-{day}" for day in range(30)) if clusterer.event_of(article_id)]
-    # Live: the last day's; closed within 12 h + 24 h: the day before.
-    assert remembered == ["day-28", "day-29"]
+    # One article every three days: each closes the event before it (quiet for more than 48 h).
+    every = dt.timedelta(days=3)
+    for step in range(10):
+        clusterer.assign(make_article(f"step-{step}", text, FRIDAY + step * every), features)
+    remembered = [article_id for article_id in (f"step-{step}" for step in range(10)) if clusterer.event_of(article_id)]
+    # Live: the last one's; closed within the last 24 h (at 48 h of quiet, a day before the last): the one before.
+    assert remembered == ["step-8", "step-9"]
+    assert clusterer.live_events == 1
 
 
 def test_far_apart_years_separate_otherwise_identical_texts():

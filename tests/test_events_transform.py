@@ -233,6 +233,32 @@ def test_batch_and_streaming_give_identical_event_ids(stream_input, tmp_path):
     assert 10 < len(sizes) < len(stream_input) / 2 and sizes[0] > 5
 
 
+def test_batch_and_streaming_agree_when_full_articles_outlive_headline_events(stream_input, ecbplus_records, tmp_path):
+    """Full articles over three days among headlines: each kind of event closes after its own quiet period."""
+    config = EventsConfig(quiet_period_hours=3, full_text_quiet_period_hours=10)
+    spread = random.Random(11)
+    start = min(a.published_at for a in stream_input if a.published_at)
+    topics = {"t1_ecb", "t3_ecb", "t20_ecbplus", "t30_ecbplus"}
+    full_texts = [
+        make_article(r["doc_id"], r["text"], start + dt.timedelta(minutes=spread.randrange(3 * 24 * 60)), title=r.get("title"))
+        for r in ecbplus_records
+        if r["event_id"] in topics
+    ]
+    headlines = [a for a in stream_input if a.published_at][:200]
+    articles = full_texts + headlines
+    streamed_path, batched_path = tmp_path / "stream.pickle", tmp_path / "batch.pickle"
+    run_stream(articles, config, streamed_path)
+    run_batch(list(reversed(articles)), config, check=save_to(batched_path))
+    streamed = pickle.loads(streamed_path.read_bytes())
+    batched = pickle.loads(batched_path.read_bytes())
+    assert len(streamed) == len(articles) and streamed == batched
+    # Both quiet periods decide something here: full-text events closing after the headlines'
+    # 3 h, or never closing, would give other ids.
+    for other_full_text_period in (3.0, 1000.0):
+        other = config.model_copy(update={"full_text_quiet_period_hours": other_full_text_period})
+        assert dict((a.article_id, e) for a, e in clustering.cluster_in_order(articles, other.params())) != batched
+
+
 def test_streaming_puts_the_seeds_under_one_event(seed_articles, tmp_path):
     saved = tmp_path / "seeds.pickle"
     run_stream(seed_articles, EventsConfig(), saved)

@@ -40,7 +40,8 @@ so its id may differ from a batch re-run; an unbounded stream emits undated
 articles only when drained (give articles a date upstream).
 
 State per key is bounded by expiry: events quiet for `quiet_period_hours`
-(event time) are closed and dropped.
+(events of headlines alone) or `full_text_quiet_period_hours` (events with a
+full article) in event time are closed and dropped.
 
 Dead letters (step `events`): `features_failed` (an unexpected error while
 computing an article's features) and `assign_failed` (while assigning it); the
@@ -77,7 +78,7 @@ from apache_beam.transforms.userstate import (
     on_timer,
 )
 from apache_beam.utils.timestamp import Timestamp
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from transforms import event_clustering as clustering
 from transforms.dead_letters import DEAD_LETTER_TAG, METRICS_NAMESPACE, article_raw, dead_letter_output
@@ -93,6 +94,9 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 # can pass it before windows downstream close.
 # (Whole milliseconds, the watermark resolution of portable runners.)
 UNDATED_FLUSH = Timestamp(micros=window.GlobalWindow().max_timestamp().micros // 1000 * 1000 - 86400 * 1_000_000)
+
+
+DEFAULT_FULL_TEXT_QUIET_HOURS = clustering.ClusteringParams().full_text_quiet_period_hours
 
 
 class EventsConfig(BaseModel):
@@ -152,8 +156,16 @@ class EventsConfig(BaseModel):
     quiet_period_hours: float = Field(
         12.0,
         gt=0.0,
-        description="An event with no new dated article for this long (event time) is closed: "
-        "nothing joins it any more and its state is dropped.",
+        description="An event of headlines alone with no new dated article for this long (event time) is "
+        "closed: nothing joins it any more and its state is dropped. A headline joins only events "
+        "active within this period.",
+    )
+    full_text_quiet_period_hours: Optional[float] = Field(
+        None,
+        gt=0.0,
+        description="The same for an event with at least one full article (more than a headline): full "
+        f"articles still join it this long after its last article. null: {DEFAULT_FULL_TEXT_QUIET_HOURS:g}, or "
+        "quiet_period_hours when that is longer. At least quiet_period_hours.",
     )
     max_event_terms: int = Field(
         400, ge=10, description="Terms an event's vectors keep (pruned to this past twice as many)."
@@ -176,6 +188,15 @@ class EventsConfig(BaseModel):
         "pipeline runs with --streaming.",
     )
 
+    @model_validator(mode="after")
+    def _full_text_events_stay_open_at_least_as_long(self) -> "EventsConfig":
+        if self.full_text_quiet_period_hours is not None and self.full_text_quiet_period_hours < self.quiet_period_hours:
+            raise ValueError(
+                f"full_text_quiet_period_hours ({self.full_text_quiet_period_hours}) must be at least "
+                f"quiet_period_hours ({self.quiet_period_hours})"
+            )
+        return self
+
     def params(self) -> clustering.ClusteringParams:
         return clustering.ClusteringParams(
             similarity_threshold=self.similarity_threshold,
@@ -188,6 +209,11 @@ class EventsConfig(BaseModel):
             idf_exponent=self.idf_exponent,
             max_zipf=self.max_zipf,
             quiet_period_hours=self.quiet_period_hours,
+            full_text_quiet_period_hours=(
+                self.full_text_quiet_period_hours
+                if self.full_text_quiet_period_hours is not None
+                else max(DEFAULT_FULL_TEXT_QUIET_HOURS, self.quiet_period_hours)
+            ),
             max_event_terms=self.max_event_terms,
             copy_memory_hours=self.copy_memory_hours,
         )
