@@ -257,6 +257,18 @@ def test_a_copy_of_an_event_closed_longer_than_the_copy_memory_is_clustered_like
     assert assigned["late"] == clustering.event_id_for("late")
 
 
+def test_a_headline_events_copy_memory_runs_from_the_end_of_its_own_quiet_period():
+    params = ClusteringParams(copy_memory_hours=24.0)
+    original = make_article("original", HEADLINE, FRIDAY, title=HEADLINE)
+    # Nothing else until 60 h later: the headline event closed at 12 h, its memory ran out at 36 h,
+    # though the clock only now passes both quiet periods.
+    later = FRIDAY + dt.timedelta(hours=60)
+    other = make_article("other", "Central bank holds interest rates as inflation eases", later, title="Rates held")
+    copy = make_article("copy", HEADLINE, later + dt.timedelta(minutes=1), canonical_id="original", is_canonical=False)
+    assigned = dict((a.article_id, e) for a, e in clustering.cluster_in_order([original, other, copy], params))
+    assert assigned["copy"] == clustering.event_id_for("copy")
+
+
 def test_closed_events_leave_no_article_ids_behind_after_the_copy_memory(seed_texts):
     """State stays bounded: a long stream keeps only the last copy_memory_hours of closed events."""
     params = ClusteringParams(copy_memory_hours=24.0)

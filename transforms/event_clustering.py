@@ -714,12 +714,13 @@ class OnlineEventClusterer:
         return None if self.clock is None else self.clock - _micros_of_hours(hours)
 
     def _expire(self) -> None:
-        # Each queue is in order of last activity, so both pop from the front. An undated event
+        # Each queue is in order of last activity, so both pop from the front; headline events
+        # first, so that one quiet for both periods closes at the end of its own. An undated event
         # never closes; in order it cannot sit in front of a dated one (undated articles come
         # after every dated article of their key).
         for queue, hours in (
-            (self._events, self.params.full_text_quiet_period_hours),
             (self._headline_events, self.params.quiet_period_hours),
+            (self._events, self.params.full_text_quiet_period_hours),
         ):
             horizon = self._horizon(hours)
             while queue:
