@@ -189,12 +189,9 @@ class EventsConfig(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _full_text_events_stay_open_at_least_as_long(self) -> "EventsConfig":
-        if self.full_text_quiet_period_hours is not None and self.full_text_quiet_period_hours < self.quiet_period_hours:
-            raise ValueError(
-                f"full_text_quiet_period_hours ({self.full_text_quiet_period_hours}) must be at least "
-                f"quiet_period_hours ({self.quiet_period_hours})"
-            )
+    def _params_hold_together(self) -> "EventsConfig":
+        # The rule's own checks (ClusteringParams), raised at load time with the section named.
+        self.params()
         return self
 
     def params(self) -> clustering.ClusteringParams:
