@@ -622,25 +622,19 @@ def test_a_one_word_person_the_article_writes_as_a_common_word_is_dropped(text, 
         assert dict(result.dropped) == {"common_word": 1}
 
 
-def test_a_common_word_that_names_someone_in_the_article_is_kept():
-    # "Law" starts a sentence of law enforcement, but the article resolves it to David Law,
-    # and a word of an article's full name is never dropped on its own.
-    text = "David Law said law enforcement changed. Law added that crime fell."
-    result = normalise_article(
-        [RawMention("David Law", "PERSON"), RawMention("Law", "PERSON")], ALIASES, text=text
-    )
-    assert {(e.text, e.norm) for e in result.entities} == {("David Law", "David Law"), ("Law", "David Law")}
-    assert not result.dropped
-
-
-def test_a_middle_name_of_the_article_is_no_common_word():
-    # "Rose" neither starts nor ends Mary Rose Byrne's name, so nothing resolves it, and the
-    # prose writes "rose" more often than "Rose"; it is still a word of a person's name.
-    text = "Mary Rose Byrne spoke. Rose thanked fans for a rose, a rose and a rose."
-    result = normalise_article(
-        [RawMention("Mary Rose Byrne", "PERSON"), RawMention("Rose", "PERSON")], ALIASES, text=text
-    )
-    assert {(e.text, e.norm) for e in result.entities} == {("Mary Rose Byrne", "Mary Rose Byrne"), ("Rose", "Rose")}
+@pytest.mark.parametrize(
+    ("full_name", "word", "text", "norm"),
+    [
+        # "Law" starts a sentence of law enforcement, but the article resolves it to David Law.
+        ("David Law", "Law", "David Law said law enforcement changed. Law added that crime fell.", "David Law"),
+        # "Rose" neither starts nor ends Mary Rose Byrne's name, so nothing resolves it, and the
+        # prose writes "rose" more often than "Rose"; it is still a word of a person's name.
+        ("Mary Rose Byrne", "Rose", "Mary Rose Byrne spoke. Rose thanked fans for a rose, a rose and a rose.", "Rose"),
+    ],
+)
+def test_a_word_of_one_of_the_articles_full_names_is_no_common_word(full_name, word, text, norm):
+    result = normalise_article([RawMention(full_name, "PERSON"), RawMention(word, "PERSON")], ALIASES, text=text)
+    assert {(e.text, e.norm) for e in result.entities} == {(full_name, full_name), (word, norm)}
     assert not result.dropped
 
 
