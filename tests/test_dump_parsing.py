@@ -317,6 +317,10 @@ def test_normalise_language(value, expected):
         ("a.jsonl.gz", "jsonl"),
         ("a.ndjson", "jsonl"),
         ("a.json", "json"),
+        ("saved/feed.rss", "feed"),
+        ("saved/feed.atom.gz", "feed"),
+        ("saved/feed.rdf", "feed"),
+        ("saved/feed.xml", None),  # sniffed: an .xml file may hold anything
         ("a.md", None),
         ("README", None),
     ],
@@ -334,10 +338,37 @@ def test_format_from_extension(path, expected):
         ('{"text": "a"}\n{"text": "b"}\n', "jsonl"),
         ('[{"text": "a"}]', "json"),
         ("Kuala Lumpur, Oct 31 Defence Minister", "text"),
+        ('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>T</title>', "feed"),
+        ('<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>', "feed"),
+        ('<?xml version="1.0"?>\n<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">', "feed"),
+        # what may come before the root: a stylesheet instruction with a "?" inside, comments, a DOCTYPE with entities
+        ('<?xml-stylesheet href="s.xsl?v=2"?><!-- saved 2025-10-31 -- by a crawler -->\n<rss>', "feed"),
+        ('<?xml version="1.0"?>\n<!DOCTYPE rss [<!ENTITY nbsp "&#160;">]>\n<rss version="0.91">', "feed"),
+        # a title element makes an HTML guess, but the root decides
+        ('<?xml version="1.0"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head><title>T</title>', "html"),
+        ("<feedback><title>T</title></feedback>", "html"),
+        ("<!-- a comment that never ends " + "?> <? " * 2000, "text"),
     ],
 )
 def test_sniff_format(head, expected):
     assert sniff_format(head) == expected
+
+
+def test_every_feed_of_the_feeds_corpus_is_sniffed_as_a_feed():
+    """The 1,625 files of ../shared/data/feeds, saved as they were served: each RSS/Atom/RDF one reads as a feed."""
+    feeds_dir = SHARED / "data" / "feeds"
+    sniffed = {}
+    with gzip.open(require_shared(feeds_dir / "index.dev.jsonl.gz"), "rt", encoding="utf-8") as handle:
+        for row in map(json.loads, handle):
+            text = decode_bytes((feeds_dir / row["path"]).read_bytes(), honour_declaration=True).text
+            sniffed[row["path"]] = (row["format"], sniff_format(text[:65536]))
+    feeds = {path: found for path, (labelled, found) in sniffed.items() if labelled in ("rss", "atom", "rdf", "rss-like")}
+    assert len(feeds) > 1500
+    assert {path: found for path, found in feeds.items() if found != "feed"} == {}
+    # what the corpus calls other (OPML, bare entry HTML, an empty document) is not taken for one
+    others = {path: found for path, (labelled, found) in sniffed.items() if labelled == "other"}
+    assert others["files/feedjira/google-reader-subscriptions.xml"] != "feed"
+    assert others["files/feedparser/illformed/rss_empty_document.xml"] != "feed"
 
 
 def test_names_from_paths():

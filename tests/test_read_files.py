@@ -475,3 +475,101 @@ def test_output_element_types():
     articles, dead_letters = pipeline | ReadFileDumps([str(SEEDS_DIR / "*.txt")])
     assert articles.element_type == Article
     assert dead_letters.element_type == DeadLetter
+
+
+SAVED_RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel>
+<title>Example Wire</title><link>https://wire.example.org/</link><language>en-us</language>
+<item>
+  <title>Ministers meet in Kuala Lumpur</title>
+  <link>https://wire.example.org/2025/10/31/ministers-meet</link>
+  <guid>wire-1</guid>
+  <pubDate>Fri, 31 Oct 2025 09:30:00 +0530</pubDate>
+  <description>&lt;p&gt;Defence ministers met in Kuala Lumpur on Friday and signed a framework
+  for defence cooperation that runs for ten years.&lt;/p&gt;&lt;p&gt;Officials said the talks
+  covered shared exercises.&lt;/p&gt;</description>
+</item>
+<item>
+  <title>Markets close higher</title>
+  <link>https://wire.example.org/2025/10/30/markets</link>
+</item>
+<item><guid isPermaLink="false">wire-3</guid></item>
+<item>
+  <title>Storm closes ports</title>
+  <link>/local/storm</link>
+  <guid isPermaLink="false">wire-4</guid>
+  <source url="https://agency.example.com/rss">Agency Example</source>
+  <description>Ports on the east coast closed on Thursday as the storm came ashore.</description>
+</item>
+</channel></rss>
+"""
+
+SAVED_ATOM_WITH_A_FLAW = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+<title>Atom Desk & Co</title>
+<entry>
+  <title>Bridge reopens</title>
+  <link href="https://atom.example.net/bridge"/>
+  <id>tag:atom.example.net,2025:bridge</id>
+  <updated>2025-10-29T18:00:00Z</updated>
+  <summary>The bridge reopened to traffic after repairs.</summary>
+</entry>
+</feed>
+"""
+
+
+def test_saved_feeds_give_one_record_per_item(tmp_path):
+    (tmp_path / "wire.rss").write_text(SAVED_RSS, encoding="utf-8")
+    # An .xml name is sniffed: this one holds a feed (gzip too).
+    (tmp_path / "snapshot.xml.gz").write_bytes(gzip.compress(SAVED_RSS.encode("utf-8")))
+    (tmp_path / "desk.atom").write_text(SAVED_ATOM_WITH_A_FLAW, encoding="utf-8")  # a bare "&": kept, and said
+    (tmp_path / "empty.rss").write_text('<rss version="2.0"><channel><title>Quiet</title></channel></rss>', encoding="utf-8")
+    (tmp_path / "page.rss").write_text("<!DOCTYPE html><html><body><p>Not a feed.</p></body></html>", encoding="utf-8")
+    wire_rows = [
+        (
+            "Ministers meet in Kuala Lumpur",
+            "https://wire.example.org/2025/10/31/ministers-meet",
+            "Example Wire",
+            "feed_item",
+            dt.datetime(2025, 10, 31, 4, 0, tzinfo=UTC),
+        ),
+        ("Markets close higher", "https://wire.example.org/2025/10/30/markets", "Example Wire", "url", dt.datetime(2025, 10, 30, tzinfo=UTC)),
+        # a relative link with no xml:base to resolve it against is no URL; the outlet is the item's <source>
+        ("Storm closes ports", None, "Agency Example", "unknown", None),
+    ]
+    expected_rows = [(name, index, *row) for name in ("wire.rss", "snapshot.xml.gz") for index, row in zip((0, 1, 3), wire_rows)]
+    expected_rows.append(
+        ("desk.atom", 0, "Bridge reopens", "https://atom.example.net/bridge", "Atom Desk & Co", "feed_item", dt.datetime(2025, 10, 29, 18, tzinfo=UTC))
+    )
+
+    def row_key(article):
+        name, index = re.fullmatch(r"(.+)\[(\d+)\]", ref_name(article.source_ref)).groups()
+        assert (article.source_kind, article.content_source, article.language) == ("feed", "feed_summary", "en" if name != "desk.atom" else None)
+        return (name, int(index), article.title, article.url, article.outlet, article.date_source, article.published_at)
+
+    def check_texts(articles):
+        texts = {(ref_name(a.source_ref), a.title): a.text for a in articles}
+        # HTML in a description becomes paragraphs; an item with a headline alone is that headline
+        assert texts[("wire.rss[0]", "Ministers meet in Kuala Lumpur")].count("\n\n") == 1
+        assert texts[("wire.rss[1]", "Markets close higher")] == "Markets close higher"
+        # the same items in two files are the same articles (identity: link, else guid)
+        ids = {}
+        for article in articles:
+            ids.setdefault((article.title, article.text), set()).add(article.article_id)
+        assert all(len(found) == 1 for found in ids.values())
+
+    records = run_read(
+        [tmp_path / "*"],
+        all_of(keyed(row_key, expected_rows), check_texts),
+        keyed(
+            letter_key,
+            [
+                ("wire.rss[2]", "read.feed", "missing_text"),
+                ("snapshot.xml.gz[2]", "read.feed", "missing_text"),
+                ("desk.atom", "read.feed", "malformed_xml_items_kept"),
+                ("empty.rss", "read.feed", "empty_file"),
+                ("page.rss", "read.feed", "not_a_feed"),
+            ],
+        ),
+    )
+    assert records == 4 + 4 + 2 + 1 + 1

@@ -7,10 +7,13 @@ stable reason code: `invalid_json`, `not_an_object`, `missing_text`,
 `no_article_text`, `extraction_timeout`, `extraction_failed`.
 
 Formats, by extension (a trailing `.gz` is ignored): `.txt`/`.text` -> text,
-`.html`/`.htm`/`.xhtml` -> html, `.jsonl`/`.ndjson` -> jsonl, `.json` -> json.
-Anything else is sniffed from its first bytes: a leading `<` followed by an
-HTML tag -> html; a first non-blank line starting with `{` -> jsonl; a leading
-`[` -> json; else text.
+`.html`/`.htm`/`.xhtml` -> html, `.jsonl`/`.ndjson` -> jsonl, `.json` -> json,
+`.rss`/`.atom`/`.rdf` -> feed (a saved RSS/Atom/RDF document, each item a
+record: `transforms.feed_items.record_from_entry`).
+Anything else (`.xml` too) is sniffed from its first bytes: an `rss`, `feed`,
+`RDF` or `channel` root element, after any XML declaration, comments and
+DOCTYPE -> feed; a leading `<` followed by an HTML tag -> html; a first
+non-blank line starting with `{` -> jsonl; a leading `[` -> json; else text.
 
 JSON record fields (the first alias present with a usable value wins; other
 fields are ignored):
@@ -111,6 +114,9 @@ FORMAT_BY_EXTENSION = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "json",
+    ".rss": "feed",
+    ".atom": "feed",
+    ".rdf": "feed",
 }
 COMPRESSION_SUFFIX = ".gz"
 DATELINE_LINES = 3
@@ -152,6 +158,14 @@ _DATE_MARKER = re.compile(r"\A[ \t]*date[ \t]+(\d{4}-\d{1,2}-\d{1,2})(?:[ \t]+|[
 _UNSPACED_SCRIPTS = "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _UNSPACED_CHAR = re.compile(f"[{_UNSPACED_SCRIPTS}]")
 _WORD_SEPARATORS = re.compile(rf"[\s{_UNSPACED_SCRIPTS}]+")
+# A feed's root element after what may precede it: an XML declaration or
+# other processing instructions, comments, a DOCTYPE (with an internal subset).
+_FEED_ROOT = re.compile(
+    # Each prolog item ends at its first terminator, and the repetition never
+    # gives one back (possessive), so a head that is not a feed fails in linear time.
+    r"\A(?:\s+|<\?(?:[^?]|\?(?!>))*+\?>|<!--(?:[^-]|-(?!->))*+-->|<!DOCTYPE[^\[>]*+(?:\[[^\]]*+\])?\s*>)*+"
+    r"<(?:[A-Za-z][\w.-]*:)?(?:rss|feed|RDF|channel|CHANNEL)[\s>/]"
+)
 _HTML_TAG = re.compile(
     r"<(?:!doctype\s+html|html|head|body|meta|title|div|p|article|section|span|a|table|br|h[1-6])\b",
     re.IGNORECASE,
@@ -218,6 +232,8 @@ def format_from_extension(path: str) -> Optional[str]:
 def sniff_format(head_text: str) -> str:
     """Format of a file with an unknown extension, from its first characters."""
     stripped = head_text.lstrip("\ufeff \t\r\n")
+    if _FEED_ROOT.match(stripped[:4096]):
+        return "feed"
     if stripped.startswith("<") and _HTML_TAG.search(stripped[:4096]):
         return "html"
     if stripped.startswith("{"):

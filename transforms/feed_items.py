@@ -94,7 +94,8 @@ from dataclasses import dataclass
 from typing import Optional, Union
 from urllib.parse import urljoin, urlsplit
 
-from transforms.dump_parsing import extract_page_document, page_date
+from transforms.decoding import RefusedInput
+from transforms.dump_parsing import DateEvidence, ParsedRecord, date_from_text, extract_page_document, page_date
 from transforms.schema import Article, make_article_id
 from transforms.text_cleaning import without_outlet_suffix
 from transforms.urls import url_day, url_host
@@ -451,8 +452,12 @@ def parse_feed(
         if urlsplit(candidate).scheme.lower() in ("http", "https"):
             base = candidate
     # With no Content-Type the document speaks for itself (XML declaration,
-    # BOM), as it does for feedparser's own file input.
-    headers = {"content-location": base, "content-type": content_type or "application/xml"}
+    # BOM), as it does for feedparser's own file input. A feed read from a
+    # file has no web address to resolve relative links against (its path is
+    # not one): its own xml:base, if any, is all there is.
+    headers = {"content-type": content_type or "application/xml"}
+    if _is_web_url(base):
+        headers["content-location"] = base
     if content_language:
         headers["content-language"] = content_language
     result = feedparser.parse(io.BytesIO(body), response_headers=headers)
@@ -483,6 +488,43 @@ def parse_feed(
         format=version,
         entries=entries,
         problem=problem,
+    )
+
+
+def _is_web_url(value: Optional[str]) -> bool:
+    return bool(value) and urlsplit(value).scheme.lower() in ("http", "https") and bool(urlsplit(value).netloc)
+
+
+def record_from_entry(entry: FeedEntry, feed: ParsedFeed, text_date_window: int) -> ParsedRecord:
+    """A saved feed's entry as one file-dump record (`transforms.read_files`).
+
+    The text is the entry's own (content, else summary, else its headline
+    alone when that is all the item says, as in a headline feed): a file
+    reader fetches nothing, so linked pages are not read; `newsbeam run
+    --feed URL` does that. Outlet and language as the poller takes them
+    (the entry's <source>, else the feed's title, else the link's host; the
+    feed's declared language). Date: the entry's own, else the text's and
+    the link's evidence, as for a JSON record without a date field. Links
+    that are not absolute http(s) URLs (relative ones in a feed with no
+    xml:base) are not kept as the row's URL.
+    """
+    text = entry.text.strip() or (entry.title or "").strip()
+    if not text:
+        raise RefusedInput("missing_text", "the item has no title, content or summary")
+    url = entry.link if _is_web_url(entry.link) else None
+    if entry.published_at is not None:
+        evidence = DateEvidence(entry.published_at, "feed_item")
+    else:
+        evidence = date_from_text(text, text_date_window, url)
+    return ParsedRecord(
+        text=text,
+        title=entry.title,
+        url=url,
+        outlet=entry.source or feed.title or url_host(url),
+        published_at=evidence.published_at,
+        date_source=evidence.date_source,
+        language=feed.language,
+        record_id=entry.guid,
     )
 
 

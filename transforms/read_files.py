@@ -1,4 +1,4 @@
-"""ReadFileDumps: file dumps (plain text, HTML, JSONL/JSON, gzip or not) -> Articles.
+"""ReadFileDumps: file dumps (plain text, HTML, JSONL/JSON, saved feeds, gzip or not) -> Articles.
 
 Applied at the pipeline root:
 
@@ -18,6 +18,9 @@ becomes exactly one Article or exactly one DeadLetter, and is counted once in
 the metric `newsbeam/records_read`. A record is
 
 - one file, for plain text and HTML (and a `.json` file holding one object);
+- one item, for a saved RSS/Atom/RDF feed (`feed_items.record_from_entry`),
+  plus one more when the feed parsed with a flaw (`<kind>_items_kept`, the
+  poller's rule: the items are kept and the flaw is said);
 - one non-blank line, for JSONL (blank lines are not records, but they count
   in the line numbers of `source_ref`); one element, for a `.json` array;
 - one file, when a file cannot be read as records at all: empty or
@@ -31,32 +34,38 @@ the metric `newsbeam/records_read`. A record is
 Other dead-letter reasons: `invalid_json` (source_ref `path:LINE`),
 `not_an_object`, `missing_text`, `record_too_large` (a JSONL line over
 `max_record_bytes`), `no_article_text`, `extraction_timeout`,
-`extraction_failed` (HTML).
+`extraction_failed` (HTML); `not_a_feed`, `malformed_feed`,
+`unsupported_format`, `xml_entity_expansion`, `empty_file` (a feed with no
+items) and, per item, `missing_text` (saved feeds).
 
 Compression: a file is gunzipped when its name ends in `.gz` or its bytes
 start with the gzip magic number; its format comes from the name without
 `.gz`. A `.gz` name over bytes that are not gzip is `corrupt_gzip`.
 
-Sizes: plain-text, HTML, `.json` and unknown-extension files are read whole and
+Sizes: plain-text, HTML, `.json`, feed and unknown-extension files are read whole and
 limited to `max_file_bytes` (after decompression). JSONL files are streamed
 line by line with no file limit, each line limited to `max_record_bytes`.
 
 Fields of an Article from a dump (dates: see `transforms.dump_parsing`):
 
-- `url`: the record's URL (JSON) or the page's canonical URL (HTML); else None.
+- `url`: the record's URL (JSON), the page's canonical URL (HTML) or the
+  item's absolute http(s) link (feed); else None.
   A file path is not a URL: where the record came from is in `source_ref`.
-- `outlet`: the record's outlet/publisher (JSON) or the page's site name
-  (HTML), else the host name of its URL; else the name of the folder holding the dump
+- `outlet`: the record's outlet/publisher (JSON), the page's site name
+  (HTML) or the item's `<source>`, else the feed's title (feed); else the
+  host name of its URL; else the name of the folder holding the dump
   (`dumps/reuters/2025-10-31.jsonl` -> "reuters"), unless
   `outlet_from_folder` is off.
-- `title`: JSON title/headline or HTML title; None for plain text
-  (CleanArticles derives it).
-- `language`: the record's language code (JSON, primary subtag only); else None
+- `title`: JSON title/headline, HTML title or item title; None for plain
+  text (CleanArticles derives it).
+- `language`: the record's language code (JSON, primary subtag only) or the
+  feed's declared language; else None
   (CleanArticles identifies it).
-- `source_kind`: "text", "html" or "jsonl" (JSON files too).
+- `source_kind`: "text", "html", "jsonl" (JSON files too) or "feed".
 - `source_ref`: the matched path, plus `:LINE` (JSONL) or `[INDEX]` (`.json`
-  array).
-- `content_source`: "page" for HTML, "file" otherwise.
+  array, feed item).
+- `content_source`: "page" for HTML, "feed_summary" for a feed item's own
+  text, "file" otherwise.
 - `article_id`: `make_article_id(identity, text)`, identity as documented in
   the `transforms.dump_parsing` module doc: never the directory.
 - `ingested_at`: in a bounded run one timestamp for the whole run (the
@@ -121,6 +130,7 @@ from transforms.dump_parsing import (
     sniff_format,
     split_compression,
 )
+from transforms.feed_items import FeedRejected, parse_feed, record_from_entry
 from transforms.schema import DEAD_LETTER_RAW_CHARS, Article, DeadLetter, make_article_id
 
 UTC = dt.timezone.utc
@@ -129,6 +139,8 @@ _XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
 _STREAM_ERRORS = (OSError, EOFError, zlib.error)
 
 Output = Union[Article, beam.pvalue.TaggedOutput]
+# Where a row's text came from, by the kind of record (the rest: "file").
+_CONTENT_SOURCE = {"html": "page", "feed": "feed_summary"}
 
 
 class ReadConfig(BaseModel):
@@ -324,6 +336,8 @@ class ParseDumpFileFn(beam.DoFn):
             yield self._one_record("html", path, decoded.text, lambda: self._extract_html(decoded.text))
         elif file_format == "json":
             yield from self._json_document(path, decoded.text)
+        elif file_format == "feed":
+            yield from self._feed_document(path, data, decoded.text)
         else:
             yield from self._jsonl_lines(path, _numbered_lines(decoded.text))
 
@@ -482,6 +496,35 @@ class ParseDumpFileFn(beam.DoFn):
             return self._refusal("jsonl", refused, source_ref, line)
         return self._article("jsonl", path, source_ref, record, identity_position=f"#{line_no}")
 
+    # --- saved feeds ------------------------------------------------------
+
+    def _feed_document(self, path: str, data: bytes, text: str) -> Iterator[Output]:
+        """A saved RSS/Atom/RDF feed: one record per item, plus one for a flaw, as the poller counts them.
+
+        feedparser reads the bytes, not the decoded text, so the document's
+        own declaration and BOM decide its encoding, as they do for a polled
+        feed.
+        """
+        try:
+            feed = parse_feed(data, url=path, max_expansion_bytes=self._config.max_file_bytes)
+        except FeedRejected as rejected:
+            yield self._refusal("feed", RefusedInput(rejected.reason, rejected.detail), path, text)
+            return
+        if feed.problem is not None:
+            # The items are kept; the flaw is its own record, so the file's dead letters show it.
+            yield self._refusal("feed", RefusedInput(feed.problem.reason, feed.problem.detail), path, text)
+        elif not feed.entries:
+            yield self._refusal("feed", RefusedInput("empty_file", f"a {feed.format or 'feed'} document with no items"), path, text)
+        for index, entry in enumerate(feed.entries):
+            position = f"[{index}]"
+            try:
+                record = record_from_entry(entry, feed, self._config.text_date_window)
+            except RefusedInput as refused:
+                raw = json.dumps({"guid": entry.guid, "link": entry.link, "title": entry.title}, ensure_ascii=False)
+                yield self._refusal("feed", refused, f"{path}{position}", raw)
+                continue
+            yield self._article("feed", path, f"{path}{position}", record, identity_position=position)
+
     # --- outputs ----------------------------------------------------------
 
     def _article(self, kind: str, path: str, source_ref: str, record: ParsedRecord, identity_position: str) -> Article:
@@ -499,7 +542,7 @@ class ParseDumpFileFn(beam.DoFn):
             source_ref=source_ref,
             ingested_at=self._file_ingested_at,
             date_source=record.date_source,
-            content_source="page" if kind == "html" else "file",
+            content_source=_CONTENT_SOURCE.get(kind, "file"),
         )
 
     @staticmethod
