@@ -348,10 +348,26 @@ def test_format_from_extension(path, expected):
         ('<?xml version="1.0"?>\n<html xmlns="http://www.w3.org/1999/xhtml"><head><title>T</title>', "html"),
         ("<feedback><title>T</title></feedback>", "html"),
         ("<!-- a comment that never ends " + "?> <? " * 2000, "text"),
+        # other declared XML is no article and no text
+        ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">', "xml"),
+        ('<?xml version="1.0"?>\n<opml version="1.0"><head><title>Subscriptions</title></head>', "xml"),
     ],
 )
 def test_sniff_format(head, expected):
     assert sniff_format(head) == expected
+
+
+@pytest.mark.parametrize(
+    "head, name, expected",
+    [
+        ("<!-- a feed test with no document -->\n", "saved/empty.xml", "xml"),
+        ("<!-- a feed test with no document -->\n", "saved/empty.xml.gz", "xml"),
+        ("<p>An entry's HTML, saved alone</p>", "saved/entry.xml", "html"),
+        ("Plain words", "notes.dat", "text"),
+    ],
+)
+def test_an_xml_name_that_is_no_feed_and_no_page_is_xml(head, name, expected):
+    assert sniff_format(head, name) == expected
 
 
 def test_every_feed_of_the_feeds_corpus_is_sniffed_as_a_feed():

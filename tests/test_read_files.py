@@ -525,6 +525,11 @@ def test_saved_feeds_give_one_record_per_item(tmp_path):
     (tmp_path / "desk.atom").write_text(SAVED_ATOM_WITH_A_FLAW, encoding="utf-8")  # a bare "&": kept, and said
     (tmp_path / "empty.rss").write_text('<rss version="2.0"><channel><title>Quiet</title></channel></rss>', encoding="utf-8")
     (tmp_path / "page.rss").write_text("<!DOCTYPE html><html><body><p>Not a feed.</p></body></html>", encoding="utf-8")
+    (tmp_path / "sitemap.xml").write_text(
+        '<?xml version="1.0"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<url><loc>https://wire.example.org/2025/10/31/ministers-meet</loc></url></urlset>",
+        encoding="utf-8",
+    )
     wire_rows = [
         (
             "Ministers meet in Kuala Lumpur",
@@ -569,7 +574,8 @@ def test_saved_feeds_give_one_record_per_item(tmp_path):
                 ("desk.atom", "read.feed", "malformed_xml_items_kept"),
                 ("empty.rss", "read.feed", "empty_file"),
                 ("page.rss", "read.feed", "not_a_feed"),
+                ("sitemap.xml", "read.file", "unsupported_format"),
             ],
         ),
     )
-    assert records == 4 + 4 + 2 + 1 + 1
+    assert records == 4 + 4 + 2 + 1 + 1 + 1

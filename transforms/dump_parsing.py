@@ -12,8 +12,11 @@ Formats, by extension (a trailing `.gz` is ignored): `.txt`/`.text` -> text,
 record: `transforms.feed_items.record_from_entry`).
 Anything else (`.xml` too) is sniffed from its first bytes: an `rss`, `feed`,
 `RDF` or `channel` root element, after any XML declaration, comments and
-DOCTYPE -> feed; a leading `<` followed by an HTML tag -> html; a first
-non-blank line starting with `{` -> jsonl; a leading `[` -> json; else text.
+DOCTYPE -> feed; after an XML declaration, an `html` root -> html and any
+other -> xml; a leading `<` followed by an HTML tag -> html; a `.xml` name
+that is none of these -> xml. xml is refused (`unsupported_format`: a
+sitemap or an OPML list is not an article, and its markup is not text); a first non-blank line starting with `{` -> jsonl; a
+leading `[` -> json; else text.
 
 JSON record fields (the first alias present with a usable value wins; other
 fields are ignored):
@@ -166,6 +169,8 @@ _FEED_ROOT = re.compile(
     r"\A(?:\s+|<\?(?:[^?]|\?(?!>))*+\?>|<!--(?:[^-]|-(?!->))*+-->|<!DOCTYPE[^\[>]*+(?:\[[^\]]*+\])?\s*>)*+"
     r"<(?:[A-Za-z][\w.-]*:)?(?:rss|feed|RDF|channel|CHANNEL)[\s>/]"
 )
+_XML_DECLARATION_START = re.compile(r"<\?xml[\s?]")
+_FIRST_ELEMENT = re.compile(r"<([A-Za-z_][\w.:-]*)")
 _HTML_TAG = re.compile(
     r"<(?:!doctype\s+html|html|head|body|meta|title|div|p|article|section|span|a|table|br|h[1-6])\b",
     re.IGNORECASE,
@@ -229,18 +234,34 @@ def format_from_extension(path: str) -> Optional[str]:
     return FORMAT_BY_EXTENSION.get(name[dot:]) if dot > 0 else None
 
 
-def sniff_format(head_text: str) -> str:
-    """Format of a file with an unknown extension, from its first characters."""
+def sniff_format(head_text: str, name: str = "") -> str:
+    """Format of a file with an unknown extension, from its first characters (and `.xml` in its name).
+
+    "xml": an XML document that is neither a feed nor an HTML page (a
+    sitemap, an OPML list): not an article, and not text to read as one.
+    """
     stripped = head_text.lstrip("\ufeff \t\r\n")
     if _FEED_ROOT.match(stripped[:4096]):
         return "feed"
+    if _XML_DECLARATION_START.match(stripped):
+        # A declared XML document is what its root element says (XHTML is html).
+        root = (xml_root_name(stripped) or "").lower()
+        return "html" if root == "html" or root.endswith(":html") else "xml"
     if stripped.startswith("<") and _HTML_TAG.search(stripped[:4096]):
         return "html"
+    if dump_name(name).lower().endswith(".xml"):
+        return "xml"
     if stripped.startswith("{"):
         return "jsonl"
     if stripped.startswith("["):
         return "json"
     return "text"
+
+
+def xml_root_name(head_text: str) -> Optional[str]:
+    """The name of the first element an XML head opens, for messages."""
+    match = _FIRST_ELEMENT.search(head_text[:4096])
+    return match[1] if match else None
 
 
 def record_identity(url: Optional[str], record_id: Optional[str], dump: str, position: str = "") -> str:

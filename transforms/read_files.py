@@ -36,7 +36,8 @@ Other dead-letter reasons: `invalid_json` (source_ref `path:LINE`),
 `max_record_bytes`), `no_article_text`, `extraction_timeout`,
 `extraction_failed` (HTML); `not_a_feed`, `malformed_feed`,
 `unsupported_format`, `xml_entity_expansion`, `empty_file` (a feed with no
-items) and, per item, `missing_text` (saved feeds).
+items) and, per item, `missing_text` (saved feeds); `unsupported_format`
+also for other XML (a sitemap, an OPML list: `dump_parsing.sniff_format`).
 
 Compression: a file is gunzipped when its name ends in `.gz` or its bytes
 start with the gzip magic number; its format comes from the name without
@@ -129,6 +130,7 @@ from transforms.dump_parsing import (
     run_with_time_limit,
     sniff_format,
     split_compression,
+    xml_root_name,
 )
 from transforms.feed_items import FeedRejected, parse_feed, record_from_entry
 from transforms.schema import DEAD_LETTER_RAW_CHARS, Article, DeadLetter, make_article_id
@@ -328,7 +330,7 @@ class ParseDumpFileFn(beam.DoFn):
             return
         self._count_encoding(decoded)
 
-        file_format = file_format or sniff_format(decoded.text[:SNIFF_BYTES])
+        file_format = file_format or sniff_format(decoded.text[:SNIFF_BYTES], path)
         if file_format == "text":
             window = self._config.text_date_window
             yield self._one_record("text", path, decoded.text, lambda: parse_plain_text(decoded.text, window))
@@ -338,6 +340,13 @@ class ParseDumpFileFn(beam.DoFn):
             yield from self._json_document(path, decoded.text)
         elif file_format == "feed":
             yield from self._feed_document(path, data, decoded.text)
+        elif file_format == "xml":
+            root = xml_root_name(decoded.text)
+            refused = RefusedInput(
+                "unsupported_format",
+                f"an XML document (root element <{root or '?'}>) that is neither an RSS/Atom/RDF feed nor an HTML page",
+            )
+            yield self._refusal("file", refused, path, decoded.text)
         else:
             yield from self._jsonl_lines(path, _numbered_lines(decoded.text))
 
