@@ -15,8 +15,9 @@ Anything else (`.xml` too) is sniffed from its first bytes: an `rss`, `feed`,
 DOCTYPE -> feed; after an XML declaration, an `html` root -> html and any
 other -> xml; a leading `<` followed by an HTML tag -> html; a `.xml` name
 that is none of these -> xml. xml is refused (`unsupported_format`: a
-sitemap or an OPML list is not an article, and its markup is not text); a first non-blank line starting with `{` -> jsonl; a
-leading `[` -> json; else text.
+sitemap or an OPML list is not an article, and its markup is not text). A
+first non-blank line starting with `{` -> jsonl; a leading `[` -> json; else
+text.
 
 JSON record fields (the first alias present with a usable value wins; other
 fields are ignored):

@@ -492,7 +492,10 @@ def parse_feed(
 
 
 def _is_web_url(value: Optional[str]) -> bool:
-    return bool(value) and urlsplit(value).scheme.lower() in ("http", "https") and bool(urlsplit(value).netloc)
+    if not value:
+        return False
+    parts = urlsplit(value)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 def record_from_entry(entry: FeedEntry, feed: ParsedFeed, text_date_window: int) -> ParsedRecord:
