@@ -3,6 +3,7 @@
     newsbeam run                                  # the bundled sample into ./out
     newsbeam run --input 'dumps/**/*.jsonl' --output out [--config configs/default.yaml]
     newsbeam run --feed http://127.0.0.1:8000/feed.xml --output out --allow-private-network
+    newsbeam run --opml subscriptions.opml --output out   # every feed a reader's export lists
     newsbeam run --input ... --output gs://BUCKET/news --runner DataflowRunner --project P \\
         --region europe-west1 --temp_location gs://BUCKET/tmp --sdk_container_image IMAGE
     newsbeam eval dedup --data reprints.jsonl.gz
@@ -46,7 +47,7 @@ def _run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsbeam run",
         description="Read news, clean, deduplicate, tag and group it, and write Parquet. "
-        "With no --input and no --feed, processes the bundled sample articles. "
+        "With no --input, --feed or --opml, processes the bundled sample articles. "
         "Unknown flags (--runner, --direct_num_workers, --streaming, ...) go to Beam.",
     )
     parser.add_argument(
@@ -54,6 +55,10 @@ def _run_parser() -> argparse.ArgumentParser:
         help="file-dump glob (quote it: newsbeam expands it, ** included); repeatable",
     )
     parser.add_argument("--feed", action="append", default=[], metavar="URL", help="RSS/Atom feed URL; repeatable")
+    parser.add_argument(
+        "--opml", action="append", default=[], metavar="FILE",
+        help="subscription list (OPML, as feed readers export it): read every feed it lists; repeatable",
+    )
     parser.add_argument("--output", default=DEFAULT_OUTPUT, metavar="DIR", help="output directory (default: ./out)")
     parser.add_argument("--config", metavar="FILE", help="YAML configuration (default: built-in defaults)")
     parser.add_argument(
@@ -85,6 +90,17 @@ def _absolute(path: str) -> str:
     working directory, which a Dask or Dataflow worker does not share (a relative pattern there
     matched nothing, and the run reported 0 = 0 + 0). Remote paths (gs://) are left as given."""
     return path if "://" in path else os.path.abspath(os.path.expanduser(path))
+
+
+def _with_subscription_lists(config, paths: Sequence[str]):
+    """`config` with the --opml lists added to `feeds.opml`, each read and checked now
+    (SubscriptionListError names the file and what is wrong with it)."""
+    from transforms.subscription_lists import subscribed_feed_urls
+
+    lists = [os.path.abspath(os.path.expanduser(path)) for path in paths]
+    for path in lists:
+        subscribed_feed_urls(path)
+    return config.model_copy(update={"feeds": config.feeds.model_copy(update={"opml": (*config.feeds.opml, *lists)})})
 
 
 def _folder_means_its_files(pattern: str) -> str:
@@ -177,6 +193,7 @@ def run_command(argv: Sequence[str]) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from pipeline.config import ConfigError, load_config
+    from transforms.subscription_lists import SubscriptionListError
     from pipeline.counts import check_output, format_counts
     from pipeline.graph import Sources, build_pipeline
     from pipeline.progress import ProgressLine
@@ -197,12 +214,18 @@ def run_command(argv: Sequence[str]) -> int:
         return 2
     if args.allow_private_network:
         config = config.model_copy(update={"feeds": config.feeds.model_copy(update={"allow_private_network": True})})
+    if args.opml:
+        try:
+            config = _with_subscription_lists(config, args.opml)
+        except SubscriptionListError as error:
+            print(f"newsbeam: --opml: {error}", file=sys.stderr)
+            return 2
 
     inputs = list(args.input)
-    if not inputs and not args.feed and not config.feeds.sources:
+    if not inputs and not args.feed and not config.feeds.subscribed:  # --opml is in the config now
         inputs = [sample_glob()]
     feeds = tuple(args.feed)
-    feed_count = len(set(feeds) | {spec.url for spec in config.feeds.sources})
+    feed_count = len(set(feeds) | {spec.url for spec in config.feeds.subscribed})
 
     options = PipelineOptions(list(beam_args))
     standard = options.view_as(StandardOptions)
@@ -231,7 +254,7 @@ def run_command(argv: Sequence[str]) -> int:
         standard.runner = BATCH_LOCAL_RUNNER
         # No sample in streaming: watch what was asked for (a folder: everything under it).
         watched = [_folder_means_its_files(pattern) for pattern in args.input]
-        if not watched and not (feeds or config.feeds.sources):
+        if not watched and not (feeds or config.feeds.subscribed):
             print("newsbeam: --streaming needs --input folders to watch or feeds to poll", file=sys.stderr)
             return 2
         plan = plan_rounds(config, feeds, bool(watched), args.max_rounds)

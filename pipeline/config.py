@@ -10,9 +10,10 @@ Errors are ConfigError, one line per problem: the dotted key, then a plain
 sentence ("entities.batch_sise: unknown key (allowed: tagger, model, ...)",
 "output.max_rows_per_file: should be greater than 0 (given: -1)"), never
 pydantic's own wording. A relative path in a config file
-(`entities.aliases_path`, a model folder in `entities.model`) is resolved
-against the folder of that file, and files a setting names are read and
-checked when the configuration is loaded, so a bad one is a ConfigError too.
+(`entities.aliases_path`, a model folder in `entities.model`, a subscription
+list in `feeds.opml`) is resolved against the folder of that file, and files
+a setting names are read and checked when the configuration is loaded, so a
+bad one is a ConfigError too.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from transforms.clean import CleanConfig
+from transforms.config_paths import CONFIG_DIR
 from transforms.dedup import DedupConfig
-from transforms.entities import CONFIG_DIR, EntitiesConfig
+from transforms.entities import EntitiesConfig
 from transforms.entity_normalisation import one_line_yaml_error
 from transforms.events import EventsConfig
 from transforms.read_feeds import FeedsConfig

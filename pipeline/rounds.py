@@ -78,7 +78,7 @@ def plan_rounds(config, feeds: Sequence[str], has_inputs: bool, max_rounds: Opti
     from transforms.read_feeds import ReadFeeds
 
     intervals, limits = [], []
-    if feeds or config.feeds.sources:
+    if feeds or config.feeds.subscribed:
         intervals.append(ReadFeeds(list(feeds), config.feeds).tick_interval_s)
         if config.feeds.run_for_s:
             limits.append(config.feeds.run_for_s)
@@ -183,13 +183,13 @@ def run_rounds(
     from apache_beam.io.filesystems import FileSystems
 
     run_id = uuid.uuid4().hex[:8]
-    has_feeds = bool(feeds or config.feeds.sources)
+    has_feeds = bool(feeds or config.feeds.subscribed)
     interrupt_on_stop_signals()
     started = time.time()
     rounds_done = 0
     print(
         f"newsbeam: streaming in rounds on {runner_name} every {plan.interval_s:g} s "
-        f"({len(inputs)} input pattern(s), {len(set(feeds)) + len(config.feeds.sources)} feed(s)) -> {output_dir}; "
+        f"({len(inputs)} input pattern(s), {len(set(feeds)) + len(config.feeds.subscribed)} feed(s)) -> {output_dir}; "
         "Ctrl-C stops",
         file=sys.stderr,
     )

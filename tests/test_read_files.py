@@ -579,3 +579,17 @@ def test_saved_feeds_give_one_record_per_item(tmp_path):
         ),
     )
     assert records == 4 + 4 + 2 + 1 + 1 + 1
+
+
+def test_a_subscription_list_among_the_dumps_is_refused_pointing_at_opml(tmp_path):
+    """A reader's real OPML export dropped in an input folder lists feeds, it holds no articles."""
+    export = require_shared(SHARED / "data" / "feeds" / "files" / "feedjira" / "google-reader-subscriptions.xml")
+    (tmp_path / "subscriptions.opml").write_bytes(export.read_bytes())
+
+    def says_how_to_read_it(letters):
+        assert [(letter.reason, "--opml or feeds.opml" in letter.detail, "<opml>" in letter.detail) for letter in letters] == [
+            ("unsupported_format", True, True)
+        ]
+
+    records = run_read([tmp_path / "*"], equal_to([]), says_how_to_read_it)
+    assert records == 1

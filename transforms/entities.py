@@ -84,6 +84,7 @@ from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from transforms.config_paths import config_dir, resolved_path
 from transforms.dead_letters import DEAD_LETTER_TAG, METRICS_NAMESPACE, dead_letter_output
 from transforms.entity_normalisation import (
     DEFAULT_LABELS,
@@ -112,18 +113,6 @@ NAMES_TAG = "names"
 
 # Components of spaCy's English pipelines that NER does not use.
 NON_NER_COMPONENTS = ("parser", "lemmatizer", "tagger", "attribute_ruler", "senter", "morphologizer")
-
-
-# Validation context key (`model_validate(data, context={CONFIG_DIR: folder})`): the folder of the
-# config file being loaded, against which relative paths in it are resolved. Without it (a config
-# built in code), relative paths stay relative to the working directory.
-CONFIG_DIR = "config_dir"
-
-
-def config_dir(info: ValidationInfo) -> Optional[Path]:
-    """The folder of the config file being validated, or None when the settings come from code."""
-    folder = (info.context or {}).get(CONFIG_DIR)
-    return Path(folder) if folder is not None else None
 
 
 def _installed_package(name: str) -> bool:
@@ -231,8 +220,7 @@ class EntitiesConfig(BaseModel):
         """Resolve the path and read the table now, so a bad file is a config error naming the key."""
         if aliases_path is None:
             return None
-        folder = config_dir(info)
-        path = folder / aliases_path if folder is not None else Path(aliases_path)
+        path = resolved_path(aliases_path, info)
         # `labels` comes first, so it is checked already (absent when it was refused).
         load_alias_table(path, info.data.get("labels", DEFAULT_LABELS))  # AliasFileError names file and entry
         return str(path)

@@ -69,6 +69,7 @@ date and its content both change).
 
 Command lines:
     newsbeam run --feed https://example.com/rss.xml --output out/
+    newsbeam run --opml subscriptions.opml --output out/     (a feed reader's export)
     newsbeam run --config configs/feeds.example.yaml --streaming --output out/
     newsbeam run --config configs/feeds.example.yaml --runner DataflowRunner \\
         --project P --region R --temp_location gs://B/tmp --output gs://B/out
@@ -89,7 +90,7 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, NamedTuple, Optional, Sequence, Union
+from typing import Annotated, Iterable, Iterator, NamedTuple, Optional, Sequence, Union
 
 try:
     import fcntl
@@ -102,8 +103,9 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.periodicsequence import PeriodicImpulse, RebaseMode
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.utils.timestamp import Timestamp
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from transforms.config_paths import resolved_path
 from transforms.dead_letters import DEAD_LETTER_TAG, METRICS_NAMESPACE, dead_letter_output
 from transforms.feed_items import (
     FeedItem,
@@ -121,6 +123,7 @@ from transforms.feed_items import (
 )
 from transforms.http_fetch import FetchError, HttpClient, HttpConfig, check_url
 from transforms.schema import Article, DeadLetter
+from transforms.subscription_lists import subscribed_feed_urls
 
 UTC = dt.timezone.utc
 FEED_ACCEPT = (
@@ -158,12 +161,29 @@ class FeedSpec(BaseModel):
         return value
 
 
+def _readable_subscription_list(path: str, info: ValidationInfo) -> str:
+    """The list's path resolved against the config's folder, read and checked now, so a bad
+    list is a config error naming the key (SubscriptionListError names file and entries)."""
+    resolved = str(resolved_path(path, info))
+    subscribed_feed_urls(resolved)
+    return resolved
+
+
 class FeedsConfig(BaseModel):
     """Settings of ReadFeeds (config section `feeds`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     sources: tuple[FeedSpec, ...] = Field((), description="Feeds to read: a URL string or a mapping with url, outlet and overrides.")
+    opml: tuple[Annotated[str, AfterValidator(_readable_subscription_list)], ...] = Field(
+        (),
+        description=(
+            "Subscription lists (OPML, as feed readers export them): every feed they list is read, "
+            "after `sources` and with the section's settings (a feed also in `sources` keeps its "
+            "overrides there). Read and checked when the configuration is loaded; a relative path "
+            "is resolved against the config file's folder."
+        ),
+    )
     poll_interval_s: float = Field(300.0, gt=0, description="Seconds between two polls of a feed in streaming runs.")
     fetch_pages: bool = Field(True, description="Fetch and extract each item's article page.")
     respect_robots_txt: bool = Field(True, description="Honour robots.txt for article pages (feeds are fetched as subscribed).")
@@ -193,6 +213,20 @@ class FeedsConfig(BaseModel):
             ipaddress.ip_network(network, strict=False)  # ValueError names the bad range
         return value
 
+    @field_validator("opml", mode="before")
+    @classmethod
+    def _one_list_alone(cls, value):
+        return (value,) if isinstance(value, str) else value
+
+    @property
+    def subscribed(self) -> tuple[FeedSpec, ...]:
+        """Every configured feed: `sources`, then the feeds of the `opml` lists not already there."""
+        listed = {spec.url for spec in self.sources}
+        from_lists = [
+            url for path in self.opml for url in subscribed_feed_urls(path) if url not in listed
+        ]
+        return (*self.sources, *(FeedSpec(url=url) for url in dict.fromkeys(from_lists)))
+
     @field_validator("sources", mode="before")
     @classmethod
     def _urls_as_specs(cls, value):
@@ -216,7 +250,7 @@ class ResolvedFeed:
 def resolve_feeds(feeds: Iterable[Union[str, FeedSpec]], config: FeedsConfig) -> list[ResolvedFeed]:
     """The config's sources then the given feeds, one per URL (first wins)."""
     resolved: dict[str, ResolvedFeed] = {}
-    for spec in (*config.sources, *feeds):
+    for spec in (*config.subscribed, *feeds):
         if isinstance(spec, str):
             try:
                 spec = FeedSpec(url=spec)
@@ -765,7 +799,8 @@ class ReadFeeds(beam.PTransform):
     """Reads feeds and their pages into (articles, dead letters).
 
     `feeds` (URLs or FeedSpecs, e.g. from `--feed`) are read after
-    `config.sources`; a URL listed twice is read once. `ingested_at` stamps
+    `config.subscribed` (its `sources` and `opml` lists); a URL listed twice is
+    read once. `ingested_at` stamps
     every article of a batch run; streaming runs stamp the fetch time.
 
     Rounds of a local streaming run (`pipeline/rounds.py`) are bounded runs:

@@ -342,10 +342,10 @@ class ParseDumpFileFn(beam.DoFn):
             yield from self._feed_document(path, data, decoded.text)
         elif file_format == "xml":
             root = xml_root_name(decoded.text)
-            refused = RefusedInput(
-                "unsupported_format",
-                f"an XML document (root element <{root or '?'}>) that is neither an RSS/Atom/RDF feed nor an HTML page",
-            )
+            detail = f"an XML document (root element <{root or '?'}>) that is neither an RSS/Atom/RDF feed nor an HTML page"
+            if (root or "").lower() == "opml":
+                detail += "; a subscription list is read with --opml or feeds.opml, which read the feeds it lists"
+            refused = RefusedInput("unsupported_format", detail)
             yield self._refusal("file", refused, path, decoded.text)
         else:
             yield from self._jsonl_lines(path, _numbered_lines(decoded.text))
