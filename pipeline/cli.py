@@ -93,14 +93,18 @@ def _absolute(path: str) -> str:
 
 
 def _with_subscription_lists(config, paths: Sequence[str]):
-    """`config` with the --opml lists added to `feeds.opml`, each read and checked now
-    (SubscriptionListError names the file and what is wrong with it)."""
+    """`config` with the feeds of its `feeds.opml` lists and of the --opml ones (`paths`)
+    listed in `feeds.sources`, the lists read once, now: every round of a streaming run
+    then reads the same feeds, and a list edited during the run is taken up by the next
+    run (SubscriptionListError names a list that cannot be used and what is wrong)."""
     from transforms.subscription_lists import subscribed_feed_urls
 
     lists = [os.path.abspath(os.path.expanduser(path)) for path in paths]
     for path in lists:
         subscribed_feed_urls(path)
-    return config.model_copy(update={"feeds": config.feeds.model_copy(update={"opml": (*config.feeds.opml, *lists)})})
+    feeds = config.feeds.model_copy(update={"opml": (*config.feeds.opml, *lists)})
+    feeds = feeds.model_copy(update={"sources": feeds.subscribed, "opml": ()})
+    return config.model_copy(update={"feeds": feeds})
 
 
 def _folder_means_its_files(pattern: str) -> str:
@@ -214,18 +218,17 @@ def run_command(argv: Sequence[str]) -> int:
         return 2
     if args.allow_private_network:
         config = config.model_copy(update={"feeds": config.feeds.model_copy(update={"allow_private_network": True})})
-    if args.opml:
-        try:
-            config = _with_subscription_lists(config, args.opml)
-        except SubscriptionListError as error:
-            print(f"newsbeam: --opml: {error}", file=sys.stderr)
-            return 2
+    try:
+        config = _with_subscription_lists(config, args.opml)
+    except SubscriptionListError as error:
+        print(f"newsbeam: --opml: {error}", file=sys.stderr)
+        return 2
 
     inputs = list(args.input)
-    if not inputs and not args.feed and not config.feeds.subscribed:  # --opml is in the config now
+    if not inputs and not args.feed and not config.feeds.sources:  # the lists' feeds are among them now
         inputs = [sample_glob()]
     feeds = tuple(args.feed)
-    feed_count = len(set(feeds) | {spec.url for spec in config.feeds.subscribed})
+    feed_count = len(set(feeds) | {spec.url for spec in config.feeds.sources})
 
     options = PipelineOptions(list(beam_args))
     standard = options.view_as(StandardOptions)
@@ -254,7 +257,7 @@ def run_command(argv: Sequence[str]) -> int:
         standard.runner = BATCH_LOCAL_RUNNER
         # No sample in streaming: watch what was asked for (a folder: everything under it).
         watched = [_folder_means_its_files(pattern) for pattern in args.input]
-        if not watched and not (feeds or config.feeds.subscribed):
+        if not watched and not (feeds or config.feeds.sources):
             print("newsbeam: --streaming needs --input folders to watch or feeds to poll", file=sys.stderr)
             return 2
         plan = plan_rounds(config, feeds, bool(watched), args.max_rounds)

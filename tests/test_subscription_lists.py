@@ -176,6 +176,19 @@ def test_a_run_with_opml_reads_every_listed_feed_from_the_server(server, tmp_pat
     assert sorted(polled) == ["/synthetic/301.xml", "/synthetic/302.xml"]
 
 
+def test_a_streaming_run_polls_the_listed_feeds_as_read_when_it_started(server, tmp_path):
+    listed = tmp_path / "desk.opml"
+    listed.write_text(_opml([("Third", server.url("/synthetic/303.xml?items=2"))]), encoding="utf-8")
+    output = tmp_path / "out"
+    run = run_newsbeam(
+        "--streaming", "--max-rounds", "1", "--opml", str(listed),
+        "--output", str(output), "--allow-private-network", cwd=tmp_path,
+    )
+    assert "1 feed(s)" in run.stderr
+    titles = duckdb.sql(f"select title from read_parquet('{output}/event_id=*/date=*/*.parquet') order by title").fetchall()
+    assert titles == [("Item 0 of feed 303",), ("Item 1 of feed 303",)]
+
+
 def test_a_bad_opml_flag_stops_the_run_before_it_starts(tmp_path):
     run = run_newsbeam("--opml", str(require_shared(AN_RSS_FEED)), "--output", str(tmp_path / "out"), check=False)
     assert run.returncode == 2
