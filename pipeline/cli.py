@@ -197,7 +197,6 @@ def run_command(argv: Sequence[str]) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from pipeline.config import ConfigError, load_config
-    from transforms.subscription_lists import SubscriptionListError
     from pipeline.counts import check_output, format_counts
     from pipeline.graph import Sources, build_pipeline
     from pipeline.progress import ProgressLine
@@ -209,6 +208,7 @@ def run_command(argv: Sequence[str]) -> int:
         resolve_runner,
         run_to_completion,
     )
+    from transforms.subscription_lists import SubscriptionListError
     from transforms.write_parquet import cleanup_staging, read_manifest, windowed_manifest
 
     try:
