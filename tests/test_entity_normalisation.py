@@ -638,6 +638,33 @@ def test_a_word_of_one_of_the_articles_full_names_is_no_common_word(full_name, w
     assert not result.dropped
 
 
+@pytest.mark.parametrize(
+    ("mentions", "text", "expected", "dropped"),
+    [
+        # A people, things and a family: plurals of a capitalised word the article writes.
+        (["Greeks"], "Greek police fired tear gas. Greeks marched on parliament.", set(), {"plural_name": 1}),
+        (["Bentleys"], "A Bentley was stolen. Thieves took three Bentleys in all.", set(), {"plural_name": 1}),
+        (["Bloombergs"], "The Bloomberg foundation gave. The Bloombergs gave more.", set(), {"plural_name": 1}),
+        # No singular written: a surname ending in -s stays ("Jones" writes no "Jone").
+        (["Jones"], "Jones scored twice.", {("Jones", "Jones")}, {}),
+        # The singular is a given name of the article's people: "Roberts" may be another person.
+        (["Robert Smith", "Roberts"], "Robert Smith spoke. Roberts replied.", {("Robert Smith", "Robert Smith"), ("Roberts", "Roberts")}, {}),
+        # A possessive whose apostrophe the source lost stands for the person.
+        (
+            ["Donald Trump", "Trumps"],
+            "Donald Trump signed. Trumps executive orders ensure it, Trump said.",
+            {("Donald Trump", "Donald Trump"), ("Trumps", "Donald Trump")},
+            {},
+        ),
+        (["Clinton", "Clintons"], "Clinton spoke. Clintons campaign chairman resigned.", {("Clinton", "Clinton"), ("Clintons", "Clinton")}, {}),
+    ],
+)
+def test_a_one_word_person_that_is_a_plural_is_no_person_unless_an_apostrophe_was_lost(mentions, text, expected, dropped):
+    result = normalise_article([RawMention(m, "PERSON") for m in mentions], ALIASES, text=text)
+    assert {(e.text, e.norm) for e in result.entities} == expected
+    assert dict(result.dropped) == dropped
+
+
 def test_a_quoted_nickname_is_the_person_whose_name_it_stands_in():
     text = "Vincent 'Chin' Gigante, 77, Crime Boss\nVincent Gigante ruled the Mafia with a hand-to-chin gesture."
     result = normalise_article(
