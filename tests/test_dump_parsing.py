@@ -9,6 +9,7 @@ import threading
 import warnings
 
 import pytest
+import trafilatura
 
 from tests.conftest import FIXTURES, SHARED, require_shared
 from transforms.decoding import RefusedInput, decode_bytes
@@ -206,6 +207,78 @@ def test_json_record_aliases():
     )
     assert record.published_at == dt.datetime(2025, 10, 31, 13, 15, tzinfo=UTC)
     assert (record.language, record.record_id) == ("en", "42")
+
+
+def test_a_news_please_record_of_cc_news_is_read_as_it_is():
+    """news-please's article fields (its NewsArticle class), as its Common Crawl dumps write them."""
+    record = {
+        "authors": ["Jane Doe"],
+        "date_download": "2017-03-01 08:00:00",
+        "date_modify": None,
+        "date_publish": "2017-02-27 13:30:00",
+        "description": "Lead.",
+        "filename": "https%3A%2F%2Fwww.nytimes.com%2F2017%2F02%2F27%2Fworld%2Fstory.html.json",
+        "image_url": "https://static01.nyt.com/images/story.jpg",
+        "language": "en",
+        "localpath": None,
+        "maintext": "The main text of the story.",
+        "source_domain": "www.nytimes.com",
+        "title": "A story",
+        "title_page": None,
+        "title_rss": None,
+        "url": "https://www.nytimes.com/2017/02/27/world/story.html",
+    }
+    parsed = parse_json_record(record, WINDOW)
+    assert (parsed.text, parsed.title, parsed.outlet, parsed.language) == ("The main text of the story.", "A story", "nytimes.com", "en")
+    assert (parsed.published_at, parsed.date_source) == (dt.datetime(2017, 2, 27, 13, 30, tzinfo=UTC), "record")
+    # Without its URL the outlet is still the host its source_domain names.
+    assert parse_json_record({**record, "url": None}, WINDOW).outlet == "nytimes.com"
+
+
+def test_trafilaturas_own_json_output_is_read_with_its_url_and_site_name():
+    page = (
+        "<html><head><title>Storm hits coast</title><meta property='og:site_name' content='Coast Courier'></head>"
+        "<body><article><h1>Storm hits coast</h1>"
+        + "".join(f"<p>Paragraph {n} of the storm report, long enough to be kept as text.</p>" for n in range(6))
+        + "</article></body></html>"
+    )
+    exported = json.loads(
+        trafilatura.extract(page, output_format="json", with_metadata=True, url="https://www.courier.example/2025/10/31/storm")
+    )
+    parsed = parse_json_record(exported, WINDOW)
+    assert parsed.url == "https://www.courier.example/2025/10/31/storm"  # its `source`
+    assert parsed.outlet == "Coast Courier"  # its `source-hostname`, not the URL in `source`
+    assert parsed.title == "Storm hits coast" and "Paragraph 5 of the storm report" in parsed.text
+    assert parsed.published_at == dt.datetime(2025, 10, 31, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        # IPTC ninjs 1.x
+        (
+            {"uri": "urn:newsml:example.org:20251031:story-1", "headline": "Ports close", "body_text": "Ports closed.",
+             "versioncreated": "2025-10-31T10:00:00Z", "firstcreated": "2025-10-31T09:00:00Z", "language": "en"},
+            ("Ports closed.", "Ports close", None, None, dt.datetime(2025, 10, 31, 10, tzinfo=UTC), "urn:newsml:example.org:20251031:story-1"),
+        ),
+        # Hugging Face cc_news
+        (
+            {"title": "Markets rise", "text": "Markets rose.", "domain": "www.reuters.com", "date": "2017-12-01 19:39:07",
+             "description": "Markets rose.", "url": "https://www.reuters.com/article/markets", "image_url": None},
+            ("Markets rose.", "Markets rise", "https://www.reuters.com/article/markets", "reuters.com", dt.datetime(2017, 12, 1, 19, 39, 7, tzinfo=UTC), None),
+        ),
+        # An outlet field holding a URL names no outlet: the URL's host does.
+        (
+            {"text": "Body.", "source": "https://www.bbc.co.uk/news/world-1"},
+            ("Body.", None, "https://www.bbc.co.uk/news/world-1", "bbc.co.uk", None, None),
+        ),
+        # ... but `source` as a name is the outlet, and no URL.
+        ({"text": "Body.", "source": "Reuters"}, ("Body.", None, None, "Reuters", None, None)),
+    ],
+)
+def test_json_records_of_other_news_dumps(fields, expected):
+    parsed = parse_json_record(fields, WINDOW)
+    assert (parsed.text, parsed.title, parsed.url, parsed.outlet, parsed.published_at, parsed.record_id) == expected
 
 
 def test_json_record_without_a_date_field_uses_text_evidence():

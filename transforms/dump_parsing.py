@@ -24,13 +24,13 @@ fields are ignored):
 
 | field | aliases |
 | --- | --- |
-| text (required) | `text`, `body`, `content`, `article_body`, `articleBody` |
+| text (required) | `text`, `body`, `content`, `article_body`, `articleBody`, `maintext`, `body_text` |
 | title | `title`, `headline` |
-| url | `url`, `link` |
-| outlet | `outlet`, `publisher`, `source`, `site` (a `{"name": ...}` object too); else the URL's host name (`www.` dropped), as for an HTML page |
-| published | `published`, `published_at`, `date`, `pubDate`, `datePublished` |
+| url | `url`, `link`, else `source` when it is an http(s) URL |
+| outlet | `outlet`, `publisher`, `source`, `site`, `sitename`, `source-hostname`, `publication` (a `{"name": ...}` object too; not a value that is a URL); else the host name in `source_domain`, `domain` or `hostname`, else the URL's (`www.` dropped), as for an HTML page |
+| published | `published`, `published_at`, `date`, `pubDate`, `datePublished`, `date_publish`, `publishing_date`, `publish_date`, `versioncreated`, `firstcreated` |
 | language | `language`, `lang` (primary subtag kept: "en-US" -> "en") |
-| id | `article_id`, `id`, `doc_id` (string or integer) |
+| id | `article_id`, `id`, `doc_id`, `guid`, `uri` (string or integer) |
 
 Publication date (`published_at`, UTC) and its evidence (`date_source`), first
 rule that applies:
@@ -97,17 +97,28 @@ from typing import Any, Callable, Iterator, Optional, TypeVar, Union
 
 from transforms.decoding import RefusedInput
 from transforms.text_cleaning import TITLE_PART_SEPARATOR
-from transforms.urls import url_day, url_host, with_day_and_month_of_url
+from transforms.urls import is_web_url, url_day, url_host, with_day_and_month_of_url
 
 UTC = dt.timezone.utc
 
-TEXT_FIELDS = ("text", "body", "content", "article_body", "articleBody")
+# Besides the plain names, the fields of the dumps news work is done with: news-please
+# (Common Crawl's CC-NEWS: maintext, date_publish, source_domain), trafilatura's JSON output
+# (source is the page URL, source-hostname the site name, hostname the host), newspaper3k's
+# attributes (publish_date), IPTC ninjs (body_text, versioncreated, firstcreated, guid, uri),
+# the Hugging Face cc_news and "All the News" sets (domain, publication) and Fundus's date
+# (publishing_date; its body is a structure, not a text, so a Fundus record needs a `text`).
+TEXT_FIELDS = ("text", "body", "content", "article_body", "articleBody", "maintext", "body_text")
 TITLE_FIELDS = ("title", "headline")
 URL_FIELDS = ("url", "link")
-OUTLET_FIELDS = ("outlet", "publisher", "source", "site")
-DATE_FIELDS = ("published", "published_at", "date", "pubDate", "datePublished")
+URL_ONLY_WHEN_A_LINK_FIELDS = ("source",)  # a URL in trafilatura's output, an outlet's name elsewhere
+OUTLET_FIELDS = ("outlet", "publisher", "source", "site", "sitename", "source-hostname", "publication")
+OUTLET_HOST_FIELDS = ("source_domain", "domain", "hostname")  # a host name: named as a URL's host is
+DATE_FIELDS = (
+    "published", "published_at", "date", "pubDate", "datePublished",
+    "date_publish", "publishing_date", "publish_date", "versioncreated", "firstcreated",
+)
 LANGUAGE_FIELDS = ("language", "lang")
-ID_FIELDS = ("article_id", "id", "doc_id")
+ID_FIELDS = ("article_id", "id", "doc_id", "guid", "uri")
 
 FORMAT_BY_EXTENSION = {
     ".txt": "text",
@@ -393,16 +404,24 @@ def _json_type(value: Any) -> str:
     )
 
 
-def _first_string(record: dict, fields: tuple[str, ...]) -> Optional[str]:
+def _first_string(record: dict, fields: tuple[str, ...], usable: Callable[[str], bool] = bool) -> Optional[str]:
+    """The first of `fields` with a non-blank string value that is `usable`."""
     for name in fields:
         value = record.get(name)
         if isinstance(value, dict):  # schema.org style: {"publisher": {"name": "..."}}
             value = value.get("name")
-        if isinstance(value, str) and value.strip():
+        if isinstance(value, str) and value.strip() and usable(value.strip()):
             return value.strip()
         if isinstance(value, int) and not isinstance(value, bool) and name in ID_FIELDS:
             return str(value)
     return None
+
+
+def _host_as_url(host: Optional[str]) -> Optional[str]:
+    """A bare host name ("www.nytimes.com") as a URL, so that it is named as a URL's host is."""
+    if not host:
+        return None
+    return host if is_web_url(host) else f"https://{host}/"
 
 
 def normalise_language(value: Optional[str]) -> Optional[str]:
@@ -455,7 +474,7 @@ def parse_json_record(record: dict, text_date_window: int) -> ParsedRecord:
         )
         raise RefusedInput("missing_text", detail)
 
-    url = _first_string(record, URL_FIELDS)
+    url = _first_string(record, URL_FIELDS) or _first_string(record, URL_ONLY_WHEN_A_LINK_FIELDS, is_web_url)
     date_field = next((name for name in DATE_FIELDS if record.get(name) not in (None, "")), None)
     if date_field is None:
         evidence = date_from_text(text, text_date_window, url)
@@ -469,7 +488,9 @@ def parse_json_record(record: dict, text_date_window: int) -> ParsedRecord:
         text=text,
         title=_first_string(record, TITLE_FIELDS),
         url=url,
-        outlet=_first_string(record, OUTLET_FIELDS) or url_host(url),
+        outlet=_first_string(record, OUTLET_FIELDS, lambda value: not is_web_url(value))
+        or url_host(_host_as_url(_first_string(record, OUTLET_HOST_FIELDS)))
+        or url_host(url),
         published_at=evidence.published_at,
         date_source=evidence.date_source,
         language=normalise_language(_first_string(record, LANGUAGE_FIELDS)),

@@ -98,7 +98,7 @@ from transforms.decoding import RefusedInput
 from transforms.dump_parsing import DateEvidence, ParsedRecord, date_from_text, extract_page_document, page_date
 from transforms.schema import Article, make_article_id
 from transforms.text_cleaning import without_outlet_suffix
-from transforms.urls import url_day, url_host
+from transforms.urls import is_web_url, url_day, url_host
 
 UTC = dt.timezone.utc
 FUTURE_SLACK = dt.timedelta(days=1)
@@ -456,7 +456,7 @@ def parse_feed(
     # file has no web address to resolve relative links against (its path is
     # not one): its own xml:base, if any, is all there is.
     headers = {"content-type": content_type or "application/xml"}
-    if _is_web_url(base):
+    if is_web_url(base):
         headers["content-location"] = base
     if content_language:
         headers["content-language"] = content_language
@@ -491,13 +491,6 @@ def parse_feed(
     )
 
 
-def _is_web_url(value: Optional[str]) -> bool:
-    if not value:
-        return False
-    parts = urlsplit(value)
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
-
-
 def record_from_entry(entry: FeedEntry, feed: ParsedFeed, text_date_window: int) -> ParsedRecord:
     """A saved feed's entry as one file-dump record (`transforms.read_files`).
 
@@ -514,7 +507,7 @@ def record_from_entry(entry: FeedEntry, feed: ParsedFeed, text_date_window: int)
     text = entry.text.strip() or (entry.title or "").strip()
     if not text:
         raise RefusedInput("missing_text", "the item has no title, content or summary")
-    url = entry.link if _is_web_url(entry.link) else None
+    url = entry.link if is_web_url(entry.link) else None
     if entry.published_at is not None:
         evidence = DateEvidence(entry.published_at, "feed_item")
     else:

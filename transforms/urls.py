@@ -31,6 +31,17 @@ def url_host(url: Optional[str]) -> Optional[str]:
         return None
 
 
+def is_web_url(value: Optional[str]) -> bool:
+    """An absolute http(s) URL with a host: a link a reader can follow, not a relative path or an id."""
+    if not value:
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
 _URL_DATE = re.compile(r"/((?:19|20)\d\d)[/-](0[1-9]|1[0-2])(?:[/-]([0-3]\d))?/")
 
 
