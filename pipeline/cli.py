@@ -54,7 +54,7 @@ def _run_parser() -> argparse.ArgumentParser:
         "--input", action="append", default=[], metavar="GLOB",
         help="file-dump glob (quote it: newsbeam expands it, ** included); repeatable",
     )
-    parser.add_argument("--feed", action="append", default=[], metavar="URL", help="RSS/Atom feed URL; repeatable")
+    parser.add_argument("--feed", action="append", default=[], metavar="URL", help="RSS, Atom or JSON Feed URL; repeatable")
     parser.add_argument(
         "--opml", action="append", default=[], metavar="FILE",
         help="subscription list (OPML, as feed readers export it): read every feed it lists; repeatable",

@@ -213,9 +213,65 @@ def test_html_json_garbage_and_empty_bodies_are_rejected_with_reasons():
     html = b'<!DOCTYPE html><html><head><link rel="alternate" type="application/rss+xml" href="/rss"></head><body>Hi</body></html>'
     not_feed = rejection(lambda: parse_feed(html, url="http://e.com/page", content_type="text/html"))
     assert not_feed.reason == "not_a_feed" and "http://e.com/rss" in not_feed.detail
-    assert rejection(lambda: parse_feed(b'{"version": "https://jsonfeed.org/version/1"}', url=URL)).reason == "unsupported_format"
+    assert rejection(lambda: parse_feed(b'{"articles": []}', url=URL)).reason == "unsupported_format"
+    assert rejection(lambda: parse_feed(b'{"version": "https://jsonfeed.org/version/1"}', url=URL)).reason == "malformed_feed"
+    assert rejection(lambda: parse_feed(b'{"version": "https://jsonfeed.org/version/1", "items": [', url=URL)).reason == "malformed_feed"
     assert rejection(lambda: parse_feed(b"\x00\xff<<<garbage", url=URL)).reason == "malformed_feed"
     assert rejection(lambda: parse_feed(b"  \n", url=URL)).reason == "empty_feed"
+
+
+# The example of the JSON Feed 1.1 spec (https://jsonfeed.org/version/1.1), items extended
+# with the fields newsbeam reads.
+JSON_FEED = {
+    "version": "https://jsonfeed.org/version/1.1",
+    "title": "My Example Feed",
+    "home_page_url": "https://example.org/",
+    "feed_url": "https://example.org/feed.json",
+    "language": "en-GB",
+    "items": [
+        {"id": "2", "content_text": "This is a second item.", "url": "https://example.org/second-item"},
+        {
+            "id": "1",
+            "content_html": "<p>Hello, world!</p><p>A second paragraph.</p>",
+            "summary": "Hello.",
+            "title": "First &amp; foremost",
+            "url": "/initial-post",
+            "date_published": "2025-10-31T10:00:00+05:30",
+            "date_modified": "2025-10-31T12:00:00+05:30",
+        },
+        {"id": 3, "external_url": "https://elsewhere.example/story", "summary": "Only a summary here."},
+    ],
+}
+
+
+def test_a_json_feed_gives_its_items_as_entries():
+    feed = parse_feed(json.dumps(JSON_FEED).encode("utf-8"), url="https://example.org/feed.json", content_type="application/feed+json")
+    assert (feed.title, feed.language, feed.format, feed.problem) == ("My Example Feed", "en", "json11", None)
+    second, first, third = feed.entries
+    assert (second.guid, second.link, second.title, second.text) == ("2", "https://example.org/second-item", None, "This is a second item.")
+    # HTML content as paragraphs, the longest text wins, a relative URL resolved against the feed's.
+    assert (first.guid, first.link, first.title) == ("1", "https://example.org/initial-post", "First & foremost")
+    assert first.text == "Hello, world!\n\nA second paragraph."
+    assert first.published_at == dt.datetime(2025, 10, 31, 4, 30, tzinfo=dt.timezone.utc)
+    assert first.declared_change == "2025-10-31T12:00:00+05:30"
+    assert (third.guid, third.link, third.text, third.published_at) == ("3", "https://elsewhere.example/story", "Only a summary here.", None)
+
+
+def test_the_real_json_feed_of_the_feeds_corpus_gives_every_item():
+    """feedjira's sample JSON Feed (inessential.com, JSON Feed 1.0), served as JSON."""
+    body = require_shared(FEEDS / "files" / "feedjira" / "json_feed.json").read_bytes()
+    items = json.loads(body)["items"]
+    feed = parse_feed(body, url="https://inessential.com/feed.json", content_type="application/json")
+    assert (feed.title, feed.language, feed.format, feed.problem) == ("inessential.com", "en", "json1", None)
+    assert [(e.guid, e.link) for e in feed.entries] == [(item["id"], item["url"]) for item in items]
+    assert all(e.title and e.published_at and len(e.text) > 100 and "<p>" not in e.text for e in feed.entries)
+
+
+def test_a_json_feed_with_items_that_are_no_objects_keeps_the_others_and_names_the_flaw():
+    body = json.dumps({**JSON_FEED, "items": [JSON_FEED["items"][0], "not an item", 7]}).encode("utf-8")
+    feed = parse_feed(body, url=URL)  # no Content-Type: the body speaks for itself
+    assert [entry.guid for entry in feed.entries] == ["2"]
+    assert feed.problem.reason == "malformed_json_feed_items_kept" and "2 of 3 items" in feed.problem.detail
 
 
 def test_a_valid_feed_without_items_is_empty_not_rejected():

@@ -4,6 +4,7 @@ real feed files, conditional GET and state, and exactly-once polling in streamin
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import select
@@ -211,6 +212,29 @@ def test_an_aggregator_feeds_articles_carry_each_items_publisher(server):
                 [("Story 0", "Reuters"), ("Story 1", "The Hindu"), ("Story 2", "Reuters")]
                 + [("Story 0", "Aggregator"), ("Story 1", "Aggregator"), ("Story 2", "Aggregator")]
             ),
+        )
+        assert_that(dead_letters, equal_to([]), label="NoDeadLetters")
+
+
+def test_a_json_feed_is_polled_and_its_linked_pages_fetched(server):
+    """JSON Feed over HTTP: one item links a real page (fetched and extracted), one has only its text."""
+    page_id = sorted(server.ae_pages)[3]
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "JSON Desk",
+        "items": [
+            {"id": "page-item", "url": server.page_url("ae", page_id), "title": "Linked story", "summary": "Read more."},
+            {"id": "text-item", "title": "Story in the feed", "content_html": f"<p>{LONG_SUMMARY}</p>",
+             "date_published": "2025-10-31T10:00:00Z"},
+        ],
+    }
+    body = json.dumps(feed).encode("utf-8")
+    server.route("/test/feed.json", lambda r: Response(200, {"Content-Type": "application/feed+json"}, body))
+    with TestPipeline(runner=BATCH_RUNNER) as pipeline:
+        articles, dead_letters = pipeline | ReadFeeds([server.url("/test/feed.json")], fast_config())
+        assert_that(
+            articles | "Labels" >> beam.Map(lambda a: (a.title, a.outlet, a.content_source, a.published_at == FIXED_PUBLISHED)),
+            equal_to([("Linked story", "JSON Desk", "page", False), ("Story in the feed", "JSON Desk", "feed_summary", True)]),
         )
         assert_that(dead_letters, equal_to([]), label="NoDeadLetters")
 

@@ -581,6 +581,29 @@ def test_saved_feeds_give_one_record_per_item(tmp_path):
     assert records == 4 + 4 + 2 + 1 + 1 + 1
 
 
+def test_a_saved_json_feed_gives_one_record_per_item(tmp_path):
+    feed = {
+        "version": "https://jsonfeed.org/version/1",
+        "title": "JSON Desk",
+        "items": [
+            {"id": "a", "url": "https://desk.example/a", "title": "Bridge reopens", "content_text": "The bridge reopened on Friday after repairs.",
+             "date_published": "2025-10-30T08:00:00Z"},
+            {"id": "b", "url": "https://desk.example/b"},  # no title, no text: nothing to keep
+        ],
+    }
+    (tmp_path / "desk.json").write_text(json.dumps(feed), encoding="utf-8")
+
+    def row(article):
+        return (ref_name(article.source_ref), article.source_kind, article.title, article.outlet, article.url, article.published_at)
+
+    records = run_read(
+        [tmp_path / "*"],
+        keyed(row, [("desk.json[0]", "feed", "Bridge reopens", "JSON Desk", "https://desk.example/a", dt.datetime(2025, 10, 30, 8, tzinfo=UTC))]),
+        keyed(letter_key, [("desk.json[1]", "read.feed", "missing_text")]),
+    )
+    assert records == 2
+
+
 def test_a_subscription_list_among_the_dumps_is_refused_pointing_at_opml(tmp_path):
     """A reader's real OPML export dropped in an input folder lists feeds, it holds no articles."""
     export = require_shared(SHARED / "data" / "feeds" / "files" / "feedjira" / "google-reader-subscriptions.xml")

@@ -82,6 +82,7 @@ import hashlib
 import html
 import importlib
 import io
+import json
 import os
 import pickle
 import re
@@ -95,7 +96,14 @@ from typing import Optional, Union
 from urllib.parse import urljoin, urlsplit
 
 from transforms.decoding import RefusedInput
-from transforms.dump_parsing import DateEvidence, ParsedRecord, date_from_text, extract_page_document, page_date
+from transforms.dump_parsing import (
+    DateEvidence,
+    ParsedRecord,
+    date_from_text,
+    extract_page_document,
+    page_date,
+    parse_record_date,
+)
 from transforms.schema import Article, make_article_id
 from transforms.text_cleaning import without_outlet_suffix
 from transforms.urls import is_web_url, url_day, url_host
@@ -460,6 +468,8 @@ def parse_feed(
         headers["content-location"] = base
     if content_language:
         headers["content-language"] = content_language
+    if _looks_like_json(body, content_type):
+        return parse_json_feed(body, url=url, base=base)
     result = feedparser.parse(io.BytesIO(body), response_headers=headers)
     if raw is not None:
         raw["result"] = result
@@ -467,8 +477,6 @@ def parse_feed(
     version = result.get("version") or ""
     entries = tuple(entry_from_feedparser(entry) for entry in result.get("entries", []))
     if not entries:
-        if _looks_like_json(body, content_type):
-            raise FeedRejected("unsupported_format", f"{url} is JSON (a JSON Feed?); feedparser reads XML feeds only")
         if _looks_like_html(body, content_type) and not version:
             advertised = _advertised_feeds(body, base)
             hint = f"; the page advertises feeds at {', '.join(advertised)}" if advertised else ""
@@ -487,6 +495,103 @@ def parse_feed(
         language=_language_code(feed.get("language")),
         format=version,
         entries=entries,
+        problem=problem,
+    )
+
+
+# ---------------------------------------------------------------- JSON Feed
+#
+# JSON Feed (https://jsonfeed.org/version/1.1) is RSS's content model in JSON,
+# which feedparser does not read (PyPI's JSON Feed packages are small and
+# little used: jsonfeed 0.0.1, jsonfeed-util); its spec is a page long, so it
+# is read here with the standard json module into the same FeedEntry as an RSS
+# item: `id` -> guid, `url` -> link, `content_text` / `content_html` /
+# `summary` -> text (the longest, HTML as paragraphs), `date_published` ->
+# published_at (RFC 3339), `date_modified` (else `date_published`) -> the
+# declared change that tells a new version, the item's first author (1.1
+# `authors`, 1.0 `author`) -> nothing (an author is no outlet).
+
+JSON_FEED_VERSION_PREFIX = "https://jsonfeed.org/version/"
+
+
+def is_json_feed(value: object) -> bool:
+    """A parsed JSON document that declares itself a JSON Feed."""
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("version"), str)
+        and value["version"].startswith(JSON_FEED_VERSION_PREFIX)
+    )
+
+
+def parse_json_feed(body: bytes, *, url: str, base: Optional[str] = None) -> ParsedFeed:
+    """A JSON Feed's items as FeedEntries; FeedRejected for JSON that is no JSON Feed.
+
+    Items that are not objects are skipped and named, as a flawed XML feed's
+    kept items are: one FeedProblem `malformed_json_feed_items_kept`.
+    """
+    try:
+        document = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise FeedRejected("malformed_feed", f"{url} is not valid UTF-8 JSON: {error}") from None
+    if not is_json_feed(document):
+        raise FeedRejected(
+            "unsupported_format",
+            f"{url} is JSON but no JSON Feed (no \"version\" starting {JSON_FEED_VERSION_PREFIX}); "
+            "feeds are RSS, Atom, RDF or JSON Feed",
+        )
+    items = document.get("items")
+    if not isinstance(items, list):
+        raise FeedRejected("malformed_feed", f"{url} is a JSON Feed without an \"items\" array")
+    link_base = base if is_web_url(base) else None
+
+    def text(value: object) -> Optional[str]:
+        return value.strip() or None if isinstance(value, str) else None
+
+    def when(value: object) -> Optional[dt.datetime]:
+        try:
+            return parse_record_date(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+
+    entries = []
+    skipped = 0
+    for item in items:
+        if not isinstance(item, dict):
+            skipped += 1
+            continue
+        link = text(item.get("url")) or text(item.get("external_url"))
+        if link and link_base:
+            link = urljoin(link_base, link)
+        guid = item.get("id")
+        candidates = [
+            normalise_text(text(item.get("content_text")) or ""),
+            html_to_text(text(item.get("content_html")) or ""),
+            _detail_text(None, text(item.get("summary"))),
+        ]
+        title = text(item.get("title"))
+        entries.append(
+            FeedEntry(
+                guid=str(guid).strip() or None if isinstance(guid, (str, int)) and not isinstance(guid, bool) else None,
+                link=link,
+                # Plain text by the spec, but written with entities by many generators.
+                title=html_to_text(title) or None if title else None,
+                text=max(candidates, key=len),
+                published_at=when(item.get("date_published")) or when(item.get("date_modified")),
+                declared_change=text(item.get("date_modified")) or text(item.get("date_published")) or "",
+            )
+        )
+    problem = None
+    if skipped:
+        problem = FeedProblem(
+            "malformed_json_feed_items_kept",
+            f"{url}: {skipped} of {len(items)} items are not JSON objects; kept {len(entries)} items",
+        )
+    version = document["version"][len(JSON_FEED_VERSION_PREFIX):].strip("/")
+    return ParsedFeed(
+        title=text(document.get("title")),
+        language=_language_code(text(document.get("language"))),
+        format="json" + version.replace(".", ""),
+        entries=tuple(entries),
         problem=problem,
     )
 

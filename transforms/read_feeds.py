@@ -1,4 +1,4 @@
-"""ReadFeeds: RSS/Atom feeds and their article pages, polled once or forever.
+"""ReadFeeds: RSS, Atom and JSON feeds and their article pages, polled once or forever.
 
     feeds -> PollFeeds (state per feed) -> SpreadItems -> FetchPages -> (articles, dead letters)
 

@@ -132,7 +132,7 @@ from transforms.dump_parsing import (
     split_compression,
     xml_root_name,
 )
-from transforms.feed_items import FeedRejected, parse_feed, record_from_entry
+from transforms.feed_items import FeedRejected, is_json_feed, parse_feed, record_from_entry
 from transforms.schema import DEAD_LETTER_RAW_CHARS, Article, DeadLetter, make_article_id
 
 UTC = dt.timezone.utc
@@ -421,6 +421,9 @@ class ParseDumpFileFn(beam.DoFn):
             else:
                 yield self._refusal("jsonl", RefusedInput("invalid_json", f"not valid JSON: {error}"), path, text)
             return
+        if is_json_feed(value):
+            yield from self._feed_document(path, text.encode("utf-8"), text)
+            return
         if not isinstance(value, list):
             yield self._json_record(path, "", value, raw=text)
             return
@@ -508,7 +511,7 @@ class ParseDumpFileFn(beam.DoFn):
     # --- saved feeds ------------------------------------------------------
 
     def _feed_document(self, path: str, data: bytes, text: str) -> Iterator[Output]:
-        """A saved RSS/Atom/RDF feed: one record per item, plus one for a flaw, as the poller counts them.
+        """A saved RSS/Atom/RDF feed or JSON Feed: one record per item, plus one for a flaw, as the poller counts them.
 
         feedparser reads the bytes, not the decoded text, so the document's
         own declaration and BOM decide its encoding, as they do for a polled
