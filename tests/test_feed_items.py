@@ -257,6 +257,12 @@ def test_a_json_feed_gives_its_items_as_entries():
     assert (third.guid, third.link, third.text, third.published_at) == ("3", "https://elsewhere.example/story", "Only a summary here.", None)
 
 
+def test_the_body_not_the_content_type_says_json():
+    # An RSS feed a server labels application/json is still read as RSS.
+    feed = parse_feed(rss("Mislabelled", [{"guid": "1", "link": "http://e.com/1", "title": "One"}]), url=URL, content_type="application/json")
+    assert [e.guid for e in feed.entries] == ["1"]
+
+
 def test_the_real_json_feed_of_the_feeds_corpus_gives_every_item():
     """feedjira's sample JSON Feed (inessential.com, JSON Feed 1.0), served as JSON."""
     body = require_shared(FEEDS / "files" / "feedjira" / "json_feed.json").read_bytes()

@@ -357,11 +357,6 @@ def _looks_like_html(body: bytes, content_type: str) -> bool:
     return media in ("text/html", "application/xhtml+xml") or bool(_HTML_HINT.search(body[:4096]))
 
 
-def _looks_like_json(body: bytes, content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media.endswith("json") or body.lstrip()[:1] in (b"{", b"[")
-
-
 def _advertised_feeds(body: bytes, base_url: str) -> list[str]:
     links = []
     for tag in _FEED_LINK.findall(body[:65536]):
@@ -468,7 +463,8 @@ def parse_feed(
         headers["content-location"] = base
     if content_language:
         headers["content-language"] = content_language
-    if _looks_like_json(body, content_type):
+    # The body decides, not the Content-Type: servers label RSS application/json too.
+    if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
         return parse_json_feed(body, url=url, base=base)
     result = feedparser.parse(io.BytesIO(body), response_headers=headers)
     if raw is not None:
