@@ -246,6 +246,9 @@ def format_from_extension(path: str) -> Optional[str]:
     return FORMAT_BY_EXTENSION.get(name[dot:]) if dot > 0 else None
 
 
+_JSON_FEED_VERSION = re.compile(r'"version"\s*:\s*"https://jsonfeed\.org/version/')
+
+
 def sniff_format(head_text: str, name: str = "") -> str:
     """Format of a file with an unknown extension, from its first characters (and `.xml` in its name).
 
@@ -264,7 +267,8 @@ def sniff_format(head_text: str, name: str = "") -> str:
     if dump_name(name).lower().endswith(".xml"):
         return "xml"
     if stripped.startswith("{"):
-        return "jsonl"
+        # A JSON Feed is one (often pretty-printed) object, not a JSON line per record.
+        return "json" if _JSON_FEED_VERSION.search(stripped[:4096]) else "jsonl"
     if stripped.startswith("["):
         return "json"
     return "text"
