@@ -9,10 +9,11 @@ stable reason code: `invalid_json`, `not_an_object`, `missing_text`,
 Formats, by extension (a trailing `.gz` is ignored): `.txt`/`.text` -> text,
 `.html`/`.htm`/`.xhtml` -> html, `.jsonl`/`.ndjson` -> jsonl, `.json` -> json,
 `.rss`/`.atom`/`.rdf` -> feed (a saved RSS/Atom/RDF document, each item a
-record: `transforms.feed_items.record_from_entry`).
+record: `transforms.feed_items.record_from_entry`), `.nitf` -> nitf.
 Anything else (`.xml` too) is sniffed from its first bytes: an `rss`, `feed`,
 `RDF` or `channel` root element, after any XML declaration, comments and
-DOCTYPE -> feed; after an XML declaration, an `html` root -> html and any
+DOCTYPE -> feed; a `nitf` root -> nitf and a `newsItem` or `newsMessage` root
+-> newsml (IPTC wire formats: `transforms.news_xml`); after an XML declaration, an `html` root -> html and any
 other -> xml; a leading `<` followed by an HTML tag -> html; a `.xml` name
 that is none of these -> xml. xml is refused (`unsupported_format`: a
 sitemap or an OPML list is not an article, and its markup is not text). A
@@ -132,7 +133,10 @@ FORMAT_BY_EXTENSION = {
     ".rss": "feed",
     ".atom": "feed",
     ".rdf": "feed",
+    ".nitf": "nitf",
 }
+# IPTC wire formats by the local name of their root element (transforms/news_xml.py reads them).
+NEWS_XML_FORMATS = {"nitf": "nitf", "newsItem": "newsml", "newsMessage": "newsml"}
 COMPRESSION_SUFFIX = ".gz"
 DATELINE_LINES = 3
 EPOCH_MILLISECONDS_ABOVE = 10**11
@@ -258,6 +262,8 @@ def sniff_format(head_text: str, name: str = "") -> str:
     stripped = head_text.lstrip("\ufeff \t\r\n")
     if _FEED_ROOT.match(stripped[:4096]):
         return "feed"
+    if stripped.startswith("<") and (news := news_xml_format(xml_root_name(stripped))):
+        return news
     if _XML_DECLARATION_START.match(stripped):
         # A declared XML document is what its root element says (XHTML is html).
         root = (xml_root_name(stripped) or "").lower()
@@ -272,6 +278,11 @@ def sniff_format(head_text: str, name: str = "") -> str:
     if stripped.startswith("["):
         return "json"
     return "text"
+
+
+def news_xml_format(root_name: Optional[str]) -> Optional[str]:
+    """"nitf" or "newsml" for the root element of an IPTC document (its local name), else None."""
+    return NEWS_XML_FORMATS.get((root_name or "").rsplit(":", 1)[-1])
 
 
 def xml_root_name(head_text: str) -> Optional[str]:

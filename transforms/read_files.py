@@ -1,4 +1,4 @@
-"""ReadFileDumps: file dumps (plain text, HTML, JSONL/JSON, saved feeds, gzip or not) -> Articles.
+"""ReadFileDumps: file dumps (plain text, HTML, JSONL/JSON, saved feeds, NITF/NewsML-G2, gzip or not) -> Articles.
 
 Applied at the pipeline root:
 
@@ -21,6 +21,8 @@ the metric `newsbeam/records_read`. A record is
 - one item, for a saved RSS/Atom/RDF feed (`feed_items.record_from_entry`),
   plus one more when the feed parsed with a flaw (`<kind>_items_kept`, the
   poller's rule: the items are kept and the flaw is said);
+- one news item, for an IPTC NewsML-G2 file (a `newsMessage` carries
+  several; `transforms.news_xml`), and one file for a NITF document;
 - one non-blank line, for JSONL (blank lines are not records, but they count
   in the line numbers of `source_ref`); one element, for a `.json` array;
 - one file, when a file cannot be read as records at all: empty or
@@ -37,7 +39,9 @@ Other dead-letter reasons: `invalid_json` (source_ref `path:LINE`),
 `extraction_failed` (HTML); `not_a_feed`, `malformed_feed`,
 `unsupported_format`, `xml_entity_expansion`, `empty_file` (a feed with no
 items) and, per item, `missing_text` (saved feeds); `unsupported_format`
-also for other XML (a sitemap, an OPML list: `dump_parsing.sniff_format`).
+also for other XML (a sitemap, an OPML list: `dump_parsing.sniff_format`);
+`malformed_xml`, `xml_entity_expansion`, `empty_file` (a message with no
+item) and, per item, `not_text_item` and `missing_text` (NITF, NewsML-G2).
 
 Compression: a file is gunzipped when its name ends in `.gz` or its bytes
 start with the gzip magic number; its format comes from the name without
@@ -133,6 +137,7 @@ from transforms.dump_parsing import (
     xml_root_name,
 )
 from transforms.feed_items import FeedRejected, is_json_feed, parse_feed, record_from_entry
+from transforms.news_xml import parse_news_xml
 from transforms.schema import DEAD_LETTER_RAW_CHARS, Article, DeadLetter, make_article_id
 
 UTC = dt.timezone.utc
@@ -340,6 +345,8 @@ class ParseDumpFileFn(beam.DoFn):
             yield from self._json_document(path, decoded.text)
         elif file_format == "feed":
             yield from self._feed_document(path, data, decoded.text)
+        elif file_format in ("nitf", "newsml"):
+            yield from self._news_xml_document(file_format, path, data, decoded.text)
         elif file_format == "xml":
             root = xml_root_name(decoded.text)
             detail = f"an XML document (root element <{root or '?'}>) that is neither an RSS/Atom/RDF feed nor an HTML page"
@@ -536,6 +543,23 @@ class ParseDumpFileFn(beam.DoFn):
                 yield self._refusal("feed", refused, f"{path}{position}", raw)
                 continue
             yield self._article("feed", path, f"{path}{position}", record, identity_position=position)
+
+    def _news_xml_document(self, kind: str, path: str, data: bytes, text: str) -> Iterator[Output]:
+        """A NITF document (one record) or a NewsML-G2 item or message (one record per news item).
+
+        lxml reads the bytes, so the document's own declaration decides its encoding.
+        """
+        try:
+            results = list(parse_news_xml(data, self._config.text_date_window, self._config.max_file_bytes))
+        except RefusedInput as refused:
+            yield self._refusal(kind, refused, path, text)
+            return
+        for index, result in enumerate(results):
+            position = f"[{index}]" if kind == "newsml" else ""
+            if isinstance(result, RefusedInput):
+                yield self._refusal(kind, result, f"{path}{position}", text)
+            else:
+                yield self._article(kind, path, f"{path}{position}", result, identity_position=position)
 
     # --- outputs ----------------------------------------------------------
 

@@ -1,0 +1,258 @@
+"""Wire formats of the news industry: IPTC NITF and NewsML-G2 files as article records.
+
+News agencies (AP, Reuters, AFP, dpa, ...) deliver their copy as IPTC XML:
+NITF (News Industry Text Format) documents, or NewsML-G2 news items whose
+content set carries the story as inline NITF or XHTML, several items often
+wrapped in one `newsMessage`. A wire desk's dump folder holds such files.
+
+Field mapping (elements matched by local name, so NITF 3.x with or without its
+2006 namespace and NewsML-G2 in any version read alike):
+
+| field | NITF | NewsML-G2 news item |
+| --- | --- | --- |
+| text | paragraphs of `body.content` (`p`, list items, block quotes) | the inline NITF's or XHTML's paragraphs, else `inlineData`, else `contentMeta/description` |
+| title | `body.head/hedline/hl1`, else `head/title` | `contentMeta/headline` |
+| published | `docdata/date.issue@norm`, else `date.release@norm`, else `pubdata@date.publication` | `itemMeta/firstCreated`, else `contentMeta/contentCreated`, else `itemMeta/versionCreated` |
+| outlet | `pubdata@name`, else `doc.copyright@holder`, else `distributor` | `itemMeta/provider` (its name, else `@literal`, else the code of its `@qcode`: "nprov:REUTERS" -> "REUTERS") |
+| id | `docdata/doc-id@id-string` | `@guid` |
+| language | `@xml:lang` of the root | `@xml:lang`, else `contentMeta/language@tag` |
+
+Dates: ISO 8601 in either form, extended ("2016-10-18T13:12:21-05:00") or the
+basic form NITF's `norm` attributes use ("20241129T170043Z", "20131026");
+no offset means UTC. A news item that is not text (`itemClass` other than
+`ninat:text`: a picture, a video, a graphic) is refused as `not_text_item`,
+one dead letter per item, like a text item without any text (`missing_text`).
+
+XML is parsed with lxml without entity resolution, DTD loading or network
+access (an agency file is no reason to fetch anything); declared entities that
+would expand past the limit are refused first (`xml_entity_expansion`, the
+feeds' check), and a document that is not well-formed is `malformed_xml`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Iterator, Optional, Union
+
+from lxml import etree
+
+from transforms.decoding import RefusedInput
+from transforms.dump_parsing import DateEvidence, ParsedRecord, date_from_text, normalise_language, parse_record_date
+from transforms.feed_items import FeedRejected, check_entity_expansion
+
+UTC = dt.timezone.utc
+NITF_ROOT = "nitf"
+# Elements whose text is a paragraph of the story.
+_BLOCKS = ("p", "li", "blockquote", "hl2", "pre")
+# Containers whose paragraphs are not the story: a photo's caption, a note at the end.
+_NOT_STORY = frozenset({"media", "media-caption", "body.end", "table"})
+_BASIC_ISO = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(Z|[+-]\d{4})?)?$")
+_SPACES = re.compile(r"\s+")
+
+_PARSER_OPTIONS = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True)
+
+
+def parse_news_xml(
+    data: bytes, text_date_window: int, max_expansion_bytes: int = 10 * 2**20
+) -> Iterator[Union[ParsedRecord, RefusedInput]]:
+    """The stories of a NITF document (one) or of a NewsML-G2 item or message (one per news item).
+
+    Declared entities that would expand past `max_expansion_bytes` are refused before
+    parsing (`xml_entity_expansion`), as for feeds.
+    """
+    try:
+        check_entity_expansion(data, max_expansion_bytes)
+    except FeedRejected as rejected:
+        raise RefusedInput(rejected.reason, rejected.detail) from None
+    try:
+        root = etree.fromstring(data, etree.XMLParser(**_PARSER_OPTIONS))
+    except etree.XMLSyntaxError as error:
+        raise RefusedInput("malformed_xml", f"not well-formed XML: {error}") from None
+    if _local(root) == NITF_ROOT:
+        yield _nitf_record(root, text_date_window)
+        return
+    items = [root] if _local(root) == "newsItem" else list(_descendants(root, "newsItem"))
+    if not items:
+        raise RefusedInput("empty_file", "a NewsML-G2 message with no news item")
+    for item in items:
+        try:
+            yield _news_item_record(item, text_date_window)
+        except RefusedInput as refused:
+            yield refused
+
+
+# --- NITF --------------------------------------------------------------------
+
+
+def _nitf_record(nitf: etree._Element, text_date_window: int) -> ParsedRecord:
+    content = _first(nitf, "body.content")
+    text = _paragraphs(content) if content is not None else ""
+    if not text:
+        raise RefusedInput("missing_text", "a NITF document whose body.content holds no text")
+    title = _text_of(_first(_first(nitf, "hedline"), "hl1")) or _text_of(_first(_first(nitf, "head"), "title"))
+    docdata = _first(nitf, "docdata")
+    pubdata = _first(nitf, "pubdata")
+    dates = [
+        _attribute(_first(docdata, "date.issue"), "norm"),
+        _attribute(_first(docdata, "date.release"), "norm"),
+        _attribute(pubdata, "date.publication"),
+    ]
+    outlet = (
+        _attribute(pubdata, "name")
+        or _attribute(_first(docdata, "doc.copyright"), "holder")
+        or _text_of(_first(nitf, "distributor"))
+    )
+    return ParsedRecord(
+        text=text,
+        title=title,
+        url=None,
+        outlet=outlet,
+        **_dated(dates, text, text_date_window),
+        language=normalise_language(_xml_lang(nitf)),
+        record_id=_attribute(_first(docdata, "doc-id"), "id-string"),
+    )
+
+
+# --- NewsML-G2 ---------------------------------------------------------------
+
+
+def _news_item_record(item: etree._Element, text_date_window: int) -> ParsedRecord:
+    guid = item.get("guid")
+    item_meta = _first(item, "itemMeta")
+    content_meta = _first(item, "contentMeta")
+    item_class = _attribute(_first(item_meta, "itemClass"), "qcode")
+    if item_class and item_class.rsplit(":", 1)[-1] != "text":
+        raise RefusedInput("not_text_item", f"news item {guid or '?'} is {item_class}, not text")
+    text = _item_text(item) or _text_of(_first(content_meta, "description"))
+    if not text:
+        raise RefusedInput("missing_text", f"news item {guid or '?'} carries no text")
+    dates = [
+        _text_of(_first(item_meta, "firstCreated")),
+        _text_of(_first(content_meta, "contentCreated")),
+        _text_of(_first(item_meta, "versionCreated")),
+    ]
+    return ParsedRecord(
+        text=text,
+        title=_text_of(_first(content_meta, "headline")),
+        url=None,
+        outlet=_provider(_first(item_meta, "provider")),
+        **_dated(dates, text, text_date_window),
+        language=normalise_language(_xml_lang(item) or _attribute(_first(content_meta, "language"), "tag")),
+        record_id=guid,
+    )
+
+
+def _item_text(item: etree._Element) -> str:
+    content_set = _first(item, "contentSet")
+    if content_set is None:
+        return ""
+    for inline in _descendants(content_set, "inlineXML"):
+        body = _first(inline, "body.content")
+        if body is None:
+            body = _first(inline, "body")
+        if body is not None:
+            text = _paragraphs(body)
+            if text:
+                return text
+    for inline in _descendants(content_set, "inlineData"):
+        text = "\n\n".join(line for line in (_clean(part) for part in (inline.text or "").split("\n\n")) if line)
+        if text:
+            return text
+    return ""
+
+
+def _provider(provider: Optional[etree._Element]) -> Optional[str]:
+    if provider is None:
+        return None
+    return _text_of(_first(provider, "name")) or provider.get("literal") or _code(provider.get("qcode"))
+
+
+def _code(qcode: Optional[str]) -> Optional[str]:
+    """"nprov:REUTERS" -> "REUTERS"; "web:www.xmlteam.com" -> "www.xmlteam.com"."""
+    return qcode.split(":", 1)[-1] or None if qcode else None
+
+
+# --- shared ------------------------------------------------------------------
+
+
+def _dated(values: list[Optional[str]], text: str, text_date_window: int) -> dict:
+    """published_at and date_source from the first of `values` that parses, else the text's evidence."""
+    present = [value for value in values if value]
+    for value in present:
+        moment = parse_news_date(value)
+        if moment is not None:
+            return {"published_at": moment, "date_source": "record"}
+    if present:
+        return {"published_at": None, "date_source": "invalid_record_date"}
+    evidence: DateEvidence = date_from_text(text, text_date_window, None)
+    return {"published_at": evidence.published_at, "date_source": evidence.date_source}
+
+
+def parse_news_date(value: str) -> Optional[dt.datetime]:
+    """An IPTC date, ISO 8601 extended or basic ("20241129T170043Z", "20131026"), as UTC."""
+    value = value.strip()
+    basic = _BASIC_ISO.match(value)
+    if basic:
+        year, month, day, hour, minute, second, zone = basic.groups()
+        try:
+            moment = dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
+        except ValueError:
+            return None
+        if zone and zone != "Z":
+            sign = 1 if zone[0] == "+" else -1
+            offset = dt.timedelta(hours=int(zone[1:3]), minutes=int(zone[3:5]))
+            return (moment - sign * offset).replace(tzinfo=UTC)
+        return moment.replace(tzinfo=UTC)
+    try:
+        return parse_record_date(value)
+    except ValueError:
+        return None
+
+
+def _local(element: etree._Element) -> str:
+    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+
+
+def _descendants(element: Optional[etree._Element], name: str) -> Iterator[etree._Element]:
+    if element is None:
+        return iter(())
+    return (child for child in element.iter() if _local(child) == name)
+
+
+def _first(element: Optional[etree._Element], name: str) -> Optional[etree._Element]:
+    return next(iter(_descendants(element, name)), None)
+
+
+def _clean(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
+def _text_of(element: Optional[etree._Element]) -> Optional[str]:
+    if element is None:
+        return None
+    return _clean("".join(element.itertext())) or None
+
+
+def _attribute(element: Optional[etree._Element], name: str) -> Optional[str]:
+    if element is None:
+        return None
+    return (element.get(name) or "").strip() or None
+
+
+def _xml_lang(element: etree._Element) -> Optional[str]:
+    return element.get("{http://www.w3.org/XML/1998/namespace}lang")
+
+
+def _paragraphs(container: etree._Element) -> str:
+    """The story's paragraphs, in order, blank-line separated; the container's text when it has none."""
+    blocks = [child for child in container.iter() if _local(child) in _BLOCKS]
+    # The innermost blocks are the paragraphs (the p's of a blockquote, not the quote as one).
+    innermost = [
+        block
+        for block in blocks
+        if not any(_local(inner) in _BLOCKS for inner in block.iterdescendants())
+        and not any(_local(parent) in _NOT_STORY for parent in block.iterancestors())
+    ]
+    paragraphs = [text for text in (_text_of(block) for block in innermost) if text]
+    return "\n\n".join(paragraphs) if paragraphs else (_text_of(container) or "")
