@@ -97,13 +97,9 @@ def _with_subscription_lists(config, paths: Sequence[str]):
     listed in `feeds.sources`, the lists read once, now: every round of a streaming run
     then reads the same feeds, and a list edited during the run is taken up by the next
     run (SubscriptionListError names a list that cannot be used and what is wrong)."""
-    from transforms.subscription_lists import subscribed_feed_urls
-
     lists = [os.path.abspath(os.path.expanduser(path)) for path in paths]
-    for path in lists:
-        subscribed_feed_urls(path)
     feeds = config.feeds.model_copy(update={"opml": (*config.feeds.opml, *lists)})
-    feeds = feeds.model_copy(update={"sources": feeds.subscribed, "opml": ()})
+    feeds = feeds.model_copy(update={"sources": feeds.subscribed, "opml": ()})  # reads every list
     return config.model_copy(update={"feeds": feeds})
 
 

@@ -262,11 +262,12 @@ def sniff_format(head_text: str, name: str = "") -> str:
     stripped = head_text.lstrip("\ufeff \t\r\n")
     if _FEED_ROOT.match(stripped[:4096]):
         return "feed"
-    if stripped.startswith("<") and (news := news_xml_format(xml_root_name(stripped))):
+    root = xml_root_name(stripped) if stripped.startswith("<") else None
+    if news := news_xml_format(root):
         return news
     if _XML_DECLARATION_START.match(stripped):
         # A declared XML document is what its root element says (XHTML is html).
-        root = (xml_root_name(stripped) or "").lower()
+        root = (root or "").lower()
         return "html" if root == "html" or root.endswith(":html") else "xml"
     if stripped.startswith("<") and _HTML_TAG.search(stripped[:4096]):
         return "html"
@@ -425,8 +426,8 @@ def _first_string(record: dict, fields: tuple[str, ...], usable: Callable[[str],
         value = record.get(name)
         if isinstance(value, dict):  # schema.org style: {"publisher": {"name": "..."}}
             value = value.get("name")
-        if isinstance(value, str) and value.strip() and usable(value.strip()):
-            return value.strip()
+        if isinstance(value, str) and (stripped := value.strip()) and usable(stripped):
+            return stripped
         if isinstance(value, int) and not isinstance(value, bool) and name in ID_FIELDS:
             return str(value)
     return None

@@ -458,14 +458,14 @@ def parse_feed(
     # BOM), as it does for feedparser's own file input. A feed read from a
     # file has no web address to resolve relative links against (its path is
     # not one): its own xml:base, if any, is all there is.
+    # The body decides, not the Content-Type: servers label RSS application/json too.
+    if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
+        return parse_json_feed(body, url=url, base=base)
     headers = {"content-type": content_type or "application/xml"}
     if is_web_url(base):
         headers["content-location"] = base
     if content_language:
         headers["content-language"] = content_language
-    # The body decides, not the Content-Type: servers label RSS application/json too.
-    if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
-        return parse_json_feed(body, url=url, base=base)
     result = feedparser.parse(io.BytesIO(body), response_headers=headers)
     if raw is not None:
         raw["result"] = result
@@ -520,15 +520,20 @@ def is_json_feed(value: object) -> bool:
 
 
 def parse_json_feed(body: bytes, *, url: str, base: Optional[str] = None) -> ParsedFeed:
-    """A JSON Feed's items as FeedEntries; FeedRejected for JSON that is no JSON Feed.
-
-    Items that are not objects are skipped and named, as a flawed XML feed's
-    kept items are: one FeedProblem `malformed_json_feed_items_kept`.
-    """
+    """A JSON Feed's items as FeedEntries (`json_feed`); FeedRejected for bytes that are no JSON."""
     try:
         document = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise FeedRejected("malformed_feed", f"{url} is not valid UTF-8 JSON: {error}") from None
+    return json_feed(document, url=url, base=base)
+
+
+def json_feed(document: object, *, url: str, base: Optional[str] = None) -> ParsedFeed:
+    """A parsed JSON Feed document's items as FeedEntries; FeedRejected for JSON that is no JSON Feed.
+
+    Items that are not objects are skipped and named, as a flawed XML feed's
+    kept items are: one FeedProblem `malformed_json_feed_items_kept`.
+    """
     if not is_json_feed(document):
         raise FeedRejected(
             "unsupported_format",

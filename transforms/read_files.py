@@ -136,7 +136,7 @@ from transforms.dump_parsing import (
     split_compression,
     xml_root_name,
 )
-from transforms.feed_items import FeedRejected, is_json_feed, parse_feed, record_from_entry
+from transforms.feed_items import FeedRejected, ParsedFeed, is_json_feed, json_feed, parse_feed, record_from_entry
 from transforms.news_xml import parse_news_xml
 from transforms.schema import DEAD_LETTER_RAW_CHARS, Article, DeadLetter, make_article_id
 
@@ -429,7 +429,7 @@ class ParseDumpFileFn(beam.DoFn):
                 yield self._refusal("jsonl", RefusedInput("invalid_json", f"not valid JSON: {error}"), path, text)
             return
         if is_json_feed(value):
-            yield from self._feed_document(path, text.encode("utf-8"), text)
+            yield from self._feed_records(path, text, lambda: json_feed(value, url=path))
             return
         if not isinstance(value, list):
             yield self._json_record(path, "", value, raw=text)
@@ -524,8 +524,14 @@ class ParseDumpFileFn(beam.DoFn):
         own declaration and BOM decide its encoding, as they do for a polled
         feed.
         """
+        yield from self._feed_records(
+            path, text, lambda: parse_feed(data, url=path, max_expansion_bytes=self._config.max_file_bytes)
+        )
+
+    def _feed_records(self, path: str, text: str, parse: Callable[[], ParsedFeed]) -> Iterator[Output]:
+        """The records of the feed `parse` gives: one per item, plus one for a flaw, or one refusal."""
         try:
-            feed = parse_feed(data, url=path, max_expansion_bytes=self._config.max_file_bytes)
+            feed = parse()
         except FeedRejected as rejected:
             yield self._refusal("feed", RefusedInput(rejected.reason, rejected.detail), path, text)
             return
