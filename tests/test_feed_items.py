@@ -56,6 +56,12 @@ def test_html_to_text_keeps_paragraphs_and_drops_markup():
     assert html_to_text(markup) == "First bold para.\n\nSecond one\nnext line"
 
 
+def test_html_to_text_reads_a_line_break_in_the_source_as_a_space_except_in_pre():
+    markup = "<p>A paragraph that\n    pretty-printed markup wraps.</p>\n<p>Line<br/>\nbreak</p><pre>kept\nas is</pre>"
+    assert html_to_text(markup) == "A paragraph that pretty-printed markup wraps.\n\nLine\nbreak\n\nkept\nas is"
+    assert html_to_text("plain text\nwith &amp; an entity") == "plain text\nwith & an entity"
+
+
 def test_html_to_text_survives_control_characters_and_broken_markup():
     assert html_to_text("<p>bell\x07 and\x00 null</p>") == "bell and null"
     assert html_to_text("plain &amp; simple") == "plain & simple"

@@ -105,7 +105,8 @@ UTC = dt.timezone.utc
 # Besides the plain names, the fields of the dumps news work is done with: news-please
 # (Common Crawl's CC-NEWS: maintext, date_publish, source_domain), trafilatura's JSON output
 # (source is the page URL, source-hostname the site name, hostname the host), newspaper3k's
-# attributes (publish_date), IPTC ninjs (body_text, versioncreated, firstcreated, guid, uri),
+# attributes (publish_date), IPTC ninjs 1.x's plain fields (body_text, versioncreated, firstcreated,
+# guid, uri; `transforms.ninjs` reads ninjs of every version first and hands its fields here),
 # the Hugging Face cc_news and "All the News" sets (domain, publication) and Fundus's date
 # (publishing_date; its body is a structure, not a text, so a Fundus record needs a `text`).
 TEXT_FIELDS = ("text", "body", "content", "article_body", "articleBody", "maintext", "body_text")

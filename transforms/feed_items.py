@@ -117,6 +117,7 @@ _WORD = re.compile(r"\w+")
 _CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _MANY_NEWLINES = re.compile(r"\n\s*\n+")
+_SOURCE_WHITESPACE = re.compile(r"\s+")
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY\s+(%\s+)?([^\s\"'>%]+)\s+(?:\"([^\"]*)\"|'([^']*)')")
 _ENTITY_REFERENCE = re.compile(rb"([&%])([A-Za-z_:][-\w.:]*);")
 _HTML_HINT = re.compile(rb"<\s*(!doctype\s+html|html[\s>])", re.IGNORECASE)
@@ -267,12 +268,24 @@ def html_to_text(markup: str) -> str:
         return normalise_text(html.unescape(re.sub(r"<[^>]*>", " ", markup)))
     for unwanted in root.xpath("//script|//style"):
         unwanted.drop_tree()
+    if "<" in markup:  # markup, not plain text with an entity in it
+        _collapse_source_line_breaks(root)
     for element in root.iter(*_BLOCK_TAGS):
         separator = "\n" if element.tag == "br" else "\n\n"
         element.tail = separator + (element.tail or "")
         if element.tag != "br":
             element.text = separator + (element.text or "")
     return normalise_text(root.text_content())
+
+
+def _collapse_source_line_breaks(root) -> None:
+    """A line break in HTML source is a space (pretty-printed markup wraps its lines), except in `pre`."""
+    for element in root.iter():
+        preformatted = element.tag == "pre" or any(parent.tag == "pre" for parent in element.iterancestors())
+        if element.text and not preformatted:
+            element.text = _SOURCE_WHITESPACE.sub(" ", element.text)
+        if element.tail and not (preformatted and element.tag != "pre"):
+            element.tail = _SOURCE_WHITESPACE.sub(" ", element.tail)
 
 
 # ---------------------------------------------------------------- XML safety

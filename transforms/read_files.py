@@ -34,7 +34,8 @@ the metric `newsbeam/records_read`. A record is
   and one `corrupt_gzip` dead letter for the rest.
 
 Other dead-letter reasons: `invalid_json` (source_ref `path:LINE`),
-`not_an_object`, `missing_text`, `record_too_large` (a JSONL line over
+`not_an_object`, `missing_text`, `not_text_item` (a ninjs picture, video, ...:
+`transforms.ninjs`), `record_too_large` (a JSONL line over
 `max_record_bytes`), `no_article_text`, `extraction_timeout`,
 `extraction_failed` (HTML); `not_a_feed`, `malformed_feed`,
 `unsupported_format`, `xml_entity_expansion`, `empty_file` (a feed with no
@@ -127,7 +128,6 @@ from transforms.dump_parsing import (
     load_html_extractor,
     format_from_extension,
     parse_json_line,
-    parse_json_record,
     parse_plain_text,
     record_identity,
     require_object,
@@ -138,6 +138,7 @@ from transforms.dump_parsing import (
 )
 from transforms.feed_items import FeedRejected, ParsedFeed, is_json_feed, json_feed, parse_feed, record_from_entry
 from transforms.news_xml import parse_news_xml
+from transforms.ninjs import parse_news_json
 from transforms.schema import DEAD_LETTER_RAW_CHARS, Article, DeadLetter, make_article_id
 
 UTC = dt.timezone.utc
@@ -441,7 +442,7 @@ class ParseDumpFileFn(beam.DoFn):
 
     def _json_record(self, path: str, position: str, value: object, raw: str) -> Output:
         try:
-            record = parse_json_record(require_object(value), self._config.text_date_window)
+            record = parse_news_json(require_object(value), self._config.text_date_window)
         except RefusedInput as refused:
             return self._refusal("jsonl", refused, f"{path}{position}", raw)
         return self._article("jsonl", path, f"{path}{position}", record, identity_position=position)
@@ -510,7 +511,7 @@ class ParseDumpFileFn(beam.DoFn):
     def _jsonl_line(self, path: str, line_no: int, line: str) -> Output:
         source_ref = f"{path}:{line_no}"
         try:
-            record = parse_json_record(parse_json_line(line), self._config.text_date_window)
+            record = parse_news_json(parse_json_line(line), self._config.text_date_window)
         except RefusedInput as refused:
             return self._refusal("jsonl", refused, source_ref, line)
         return self._article("jsonl", path, source_ref, record, identity_position=f"#{line_no}")
