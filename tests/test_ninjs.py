@@ -124,8 +124,7 @@ def test_ninjs_1_html_body_and_an_unparseable_first_time_fall_back_in_order():
             "body_html": "<p>First\n paragraph.</p><p>Second.</p>",
             "firstcreated": "not a time",
             "versioncreated": "2022-06-01T12:00:00+02:00",
-            "infosource": "ignored: not a list",
-            "infosources": [{"role": "originfo"}, {"name": "Agency X"}],
+            "infosource": [{"role": "originfo"}, {"name": "Agency X"}],  # 1.x's name for infosources
         },
         WINDOW,
     )

@@ -43,8 +43,8 @@ _PLAIN_DATES = tuple(name for name in DATE_FIELDS if name not in _DATES)
 # Properties only ninjs gives a news item: with a `uri`, any of them marks a record as ninjs.
 _NINJS_ONLY = frozenset(
     {"bodies", "headlines", "descriptions", "infosources", "copyrightholder", "pubstatus", "representationtype",
-     "standard", "$standard", "versioncreated", "firstcreated", "contentcreated", "body_text", "body_html",
-     "body_xhtml"}
+     "infosource", "standard", "$standard", "versioncreated", "firstcreated", "contentcreated", "body_text",
+     "body_html", "body_xhtml"}
 )
 
 
@@ -83,7 +83,10 @@ def plain_fields(record: dict) -> dict:
     if dates and not any(record.get(name) not in (None, "") for name in _PLAIN_DATES):
         # The first that parses, as for NewsML-G2; if none does, the first (an invalid_record_date).
         plain["published"] = next((date for date in dates if _parses(date)), dates[0])
-    plain.setdefault("outlet", fields.get("copyrightholder") or _first_name(fields.get("infosources")))
+    plain.setdefault(
+        "outlet",
+        fields.get("copyrightholder") or _first_name(fields.get("infosources")) or _first_name(fields.get("infosource")),
+    )
     plain.setdefault("language", fields.get("language"))
     return plain
 
