@@ -132,11 +132,94 @@ def test_a_news_message_gives_one_result_per_item_and_refuses_what_is_not_text()
     assert (brief.text, brief.outlet, brief.published_at) == ("Markets closed higher.\n\nOil fell.", "Example Wire Briefs", dt.datetime(2025, 10, 31, 11, 0, tzinfo=UTC))
 
 
+# Shaped like an agency's NewsML 1.x delivery: a story whose main component carries NITF and a
+# caption component beside it, and a photo item with no text at all.
+NEWSML_1 = b"""<?xml version="1.0" encoding="UTF-8"?>
+<NewsML Version="1.2">
+  <NewsEnvelope><SentFrom><Party FormalName="Wire Desk Sender"/></SentFrom><DateAndTime>20240301T101500Z</DateAndTime></NewsEnvelope>
+  <NewsItem>
+    <Identification><NewsIdentifier>
+      <ProviderId>wire.example</ProviderId><DateId>20240301</DateId><NewsItemId>story-9</NewsItemId>
+      <PublicIdentifier>urn:newsml:wire.example:20240301:story-9:2</PublicIdentifier>
+    </NewsIdentifier></Identification>
+    <NewsManagement>
+      <NewsItemType FormalName="News"/>
+      <FirstCreated>20240301T093000+0100</FirstCreated>
+      <ThisRevisionCreated>20240301T101500Z</ThisRevisionCreated>
+    </NewsManagement>
+    <NewsComponent>
+      <NewsLines><HeadLine>Flood warnings lifted along the river</HeadLine><DateLine>KOBLENZ</DateLine></NewsLines>
+      <AdministrativeMetadata><Provider><Party FormalName="Example Wire"/></Provider></AdministrativeMetadata>
+      <DescriptiveMetadata><Language FormalName="de-DE"/></DescriptiveMetadata>
+      <NewsComponent>
+        <Role FormalName="Main"/>
+        <ContentItem>
+          <MediaType FormalName="Text"/><Format FormalName="NITF"/><MimeType FormalName="text/vnd.IPTC.NITF"/>
+          <DataContent><nitf><body><body.head><hedline><hl1>Flood warnings lifted</hl1></hedline></body.head>
+            <body.content><p>KOBLENZ (Wire) - Authorities lifted the flood warnings on Friday.</p>
+            <p>The river fell below the alarm level overnight.</p></body.content></body></nitf></DataContent>
+        </ContentItem>
+      </NewsComponent>
+      <NewsComponent>
+        <Role FormalName="Caption"/>
+        <ContentItem><MediaType FormalName="Text"/><MimeType FormalName="text/plain"/>
+          <DataContent>A boat on the river bank.</DataContent></ContentItem>
+      </NewsComponent>
+    </NewsComponent>
+  </NewsItem>
+  <NewsItem>
+    <Identification><NewsIdentifier><ProviderId>wire.example</ProviderId>
+      <PublicIdentifier>urn:newsml:wire.example:20240301:photo-3:1</PublicIdentifier></NewsIdentifier></Identification>
+    <NewsComponent>
+      <ContentItem Href="photo-3.jpg"><MediaType FormalName="Photo"/><MimeType FormalName="image/jpeg"/></ContentItem>
+    </NewsComponent>
+  </NewsItem>
+</NewsML>
+"""
+
+
+def test_iptcs_newsml_1_press_release_reads_its_body_component_only():
+    (record,) = parse_news_xml((NEWS_XML / "iptc_newsml1_businesswire_20130731006140.xml").read_bytes(), WINDOW)
+    assert record.title == "Lunch Taking a Toll? Let Applebee’s® Industrial Strength Lunch Decoy Stand In"
+    paragraphs = record.text.split("\n\n")
+    assert paragraphs[0].startswith("With more Applebee’s® Lunch Combos than ever – enough to try a new")
+    assert paragraphs[-1].startswith("Applebee’s Neighborhood Grill and Bar® (")
+    # The headline, sub-headline, contact and style-sheet components are not the story.
+    assert "cwagner@crossroads.us" not in record.text and "bwuline" not in record.text
+    assert "62-Inch" not in record.text
+    assert (record.outlet, record.language) == ("Business Wire", "en")
+    assert record.record_id == "urn:newsml:businesswire.com:20010714:20130731006140:1"
+    assert (record.published_at, record.date_source) == (dt.datetime(2013, 7, 31, 15, 32, tzinfo=UTC), "record")
+
+
+def test_a_newsml_1_document_gives_one_result_per_item_with_its_provider_and_first_created_time():
+    story, photo = parse_news_xml(NEWSML_1, WINDOW)
+    assert story.text == (
+        "KOBLENZ (Wire) - Authorities lifted the flood warnings on Friday.\n\n"
+        "The river fell below the alarm level overnight."
+    )
+    assert (story.title, story.outlet, story.language) == ("Flood warnings lifted along the river", "Example Wire", "de")
+    assert story.published_at == dt.datetime(2024, 3, 1, 8, 30, tzinfo=UTC)  # FirstCreated, +0100
+    assert story.record_id == "urn:newsml:wire.example:20240301:story-9:2"
+    assert isinstance(photo, RefusedInput) and photo.reason == "not_text_item"
+    assert "urn:newsml:wire.example:20240301:photo-3:1" in photo.detail
+
+
+def test_a_newsml_1_item_without_a_provider_is_credited_to_its_sender_and_without_text_refused():
+    no_provider = NEWSML_1.replace(b'<AdministrativeMetadata><Provider><Party FormalName="Example Wire"/></Provider></AdministrativeMetadata>', b"")
+    story, _ = parse_news_xml(no_provider, WINDOW)
+    assert story.outlet == "Wire Desk Sender"
+    empty = b'<NewsML><NewsItem><NewsComponent><NewsLines><HeadLine>Only a head</HeadLine></NewsLines></NewsComponent></NewsItem></NewsML>'
+    (refused,) = parse_news_xml(empty, WINDOW)
+    assert isinstance(refused, RefusedInput) and refused.reason == "missing_text"
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
         (b"<nitf><body><body.content><p>cut off", "malformed_xml"),
         (b'<newsMessage xmlns="http://iptc.org/std/nar/2006-10-01/"><header/></newsMessage>', "empty_file"),
+        (b"<NewsML><NewsEnvelope/></NewsML>", "empty_file"),
     ],
 )
 def test_documents_that_hold_no_story_are_refused_with_a_reason(body, reason):
@@ -176,6 +259,8 @@ def test_iptc_dates_in_either_iso_form(value, expected):
         ("<nitf><head><title>T</title></head>", "", "nitf"),  # undeclared, and its title is no HTML
         (MESSAGE.decode(), "wire.xml", "newsml"),
         ('<?xml version="1.0"?>\n<g2:newsItem xmlns:g2="http://iptc.org/std/nar/2006-10-01/">', "", "newsml"),
+        (NEWSML_1.decode(), "wire.xml", "newsml"),
+        ('\n<NewsML Version="1.2">\n   <Catalog Href="x"/>', "", "newsml"),
     ],
 )
 def test_iptc_documents_are_sniffed_by_their_root(head, name, expected):
@@ -186,6 +271,7 @@ def test_a_wire_desks_folder_is_read_with_every_item_counted(tmp_path):
     (tmp_path / "story.xml").write_bytes(AGENCY_NITF)
     (tmp_path / "message.xml").write_bytes(MESSAGE)
     (tmp_path / "broken.nitf").write_bytes(b"<nitf><body>")
+    (tmp_path / "old_wire.xml").write_bytes(NEWSML_1)
 
     def row(article):
         return (ref_name(article.source_ref), article.source_kind, article.outlet, article.title)
@@ -198,8 +284,16 @@ def test_a_wire_desks_folder_is_read_with_every_item_counted(tmp_path):
                 ("story.xml", "nitf", "AP", "Storm closes ports along the coast"),
                 ("message.xml[0]", "newsml", "Example Wire", "Ministers meet in Kuala Lumpur"),
                 ("message.xml[2]", "newsml", "Example Wire Briefs", None),
+                ("old_wire.xml[0]", "newsml", "Example Wire", "Flood warnings lifted along the river"),
             ],
         ),
-        keyed(letter_key, [("message.xml[1]", "read.newsml", "not_text_item"), ("broken.nitf", "read.nitf", "malformed_xml")]),
+        keyed(
+            letter_key,
+            [
+                ("message.xml[1]", "read.newsml", "not_text_item"),
+                ("broken.nitf", "read.nitf", "malformed_xml"),
+                ("old_wire.xml[1]", "read.newsml", "not_text_item"),
+            ],
+        ),
     )
-    assert records == 5
+    assert records == 7

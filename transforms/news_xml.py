@@ -1,9 +1,14 @@
-"""Wire formats of the news industry: IPTC NITF and NewsML-G2 files as article records.
+"""Wire formats of the news industry: IPTC NITF, NewsML-G2 and NewsML 1.x files as article records.
 
 News agencies (AP, Reuters, AFP, dpa, ...) deliver their copy as IPTC XML:
 NITF (News Industry Text Format) documents, or NewsML-G2 news items whose
 content set carries the story as inline NITF or XHTML, several items often
-wrapped in one `newsMessage`. A wire desk's dump folder holds such files.
+wrapped in one `newsMessage`; older feeds and archives (and press-release
+wires such as Business Wire) use NewsML 1.x, a `NewsML` document of
+`NewsItem`s whose nested `NewsComponent`s each have a `Role` (the story body,
+its headline, a caption, a contact block, a logo) and carry `ContentItem`s
+(NITF, XHTML or plain text in `DataContent`, or a link to a photo or video).
+A wire desk's dump folder holds such files.
 
 Field mapping (elements matched by local name, so NITF 3.x with or without its
 2006 namespace and NewsML-G2 in any version read alike):
@@ -16,6 +21,17 @@ Field mapping (elements matched by local name, so NITF 3.x with or without its
 | outlet | `pubdata@name`, else `doc.copyright@holder`, else `distributor` | `itemMeta/provider` (its name, else `@literal`, else the code of its `@qcode`: "nprov:REUTERS" -> "REUTERS") |
 | id | `docdata/doc-id@id-string` | `@guid` |
 | language | `@xml:lang` of the root | `@xml:lang`, else `contentMeta/language@tag` |
+
+NewsML 1.x, per `NewsItem`: text from the text `ContentItem`s (`MediaType`
+Text, or a `text/*` MIME type) of the components whose `Role` is the story
+(`Main`, `Body`), else of every component whose role is not a headline,
+sub-headline, byline, dateline, caption, contact, style sheet, logo, credit,
+abstract or note; title from the first `NewsLines/HeadLine`; published from
+`NewsManagement/FirstCreated`, else `ThisRevisionCreated`; outlet from
+`AdministrativeMetadata/Provider/Party@FormalName`, else the envelope's
+`SentFrom/Party@FormalName`, else `ProviderId`; id from `PublicIdentifier`;
+language from `DescriptiveMetadata/Language@FormalName`. An item that carries
+only photos, graphics, video or audio is `not_text_item`.
 
 Dates: ISO 8601 in either form, extended ("2016-10-18T13:12:21-05:00") or the
 basic form NITF's `norm` attributes use ("20241129T170043Z", "20131026");
@@ -47,6 +63,15 @@ NITF_ROOT = "nitf"
 _BLOCKS = ("p", "li", "blockquote", "hl2", "pre")
 # Containers whose paragraphs are not the story: a photo's caption, a note at the end.
 _NOT_STORY = frozenset({"media", "media-caption", "body.end", "table"})
+NEWSML_1_ROOT = "NewsML"
+# NewsML 1.x components by Role: the story, and what is not the story (compared in lower case).
+_STORY_ROLES = frozenset({"main", "body", "main text", "text"})
+_NOT_STORY_ROLES = frozenset(
+    {"headline", "subheadline", "byline", "dateline", "contact", "stylesheet", "caption", "logo", "credit",
+     "copyright", "abstract", "summary", "note", "editorial note"}
+)
+_NOT_STORY_MIME = frozenset({"text/css", "text/javascript"})
+_NOT_TEXT_MEDIA = frozenset({"photo", "graphic", "video", "audio", "animation", "picture"})
 _BASIC_ISO = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})?(Z|[+-]\d{4})?)?$")
 _SPACES = re.compile(r"\s+")
 
@@ -71,6 +96,9 @@ def parse_news_xml(
         raise RefusedInput("malformed_xml", f"not well-formed XML: {error}") from None
     if _local(root) == NITF_ROOT:
         yield _nitf_record(root, text_date_window)
+        return
+    if _local(root) == NEWSML_1_ROOT:
+        yield from _newsml_1_records(root, text_date_window)
         return
     items = [root] if _local(root) == "newsItem" else list(_descendants(root, "newsItem"))
     if not items:
@@ -171,6 +199,82 @@ def _provider(provider: Optional[etree._Element]) -> Optional[str]:
 def _code(qcode: Optional[str]) -> Optional[str]:
     """"nprov:REUTERS" -> "REUTERS"; "web:www.xmlteam.com" -> "www.xmlteam.com"."""
     return qcode.split(":", 1)[-1] or None if qcode else None
+
+
+# --- NewsML 1.x ---------------------------------------------------------------
+
+
+def _newsml_1_records(newsml: etree._Element, text_date_window: int) -> Iterator[Union[ParsedRecord, RefusedInput]]:
+    items = list(_descendants(newsml, "NewsItem"))
+    if not items:
+        raise RefusedInput("empty_file", "a NewsML 1.x document with no news item")
+    sender = _attribute(_first(_first(_first(newsml, "NewsEnvelope"), "SentFrom"), "Party"), "FormalName")
+    for item in items:
+        try:
+            yield _newsml_1_record(item, sender, text_date_window)
+        except RefusedInput as refused:
+            yield refused
+
+
+def _newsml_1_record(item: etree._Element, sender: Optional[str], text_date_window: int) -> ParsedRecord:
+    identifier = _first(_first(item, "Identification"), "NewsIdentifier")
+    public_id = _text_of(_first(identifier, "PublicIdentifier"))
+    contents = [content for content in _descendants(item, "ContentItem") if _role_of(content) not in _NOT_STORY_ROLES]
+    texts = [content for content in contents if _is_text_content(content)]
+    bodies = [content for content in texts if _role_of(content) in _STORY_ROLES] or texts
+    text = "\n\n".join(part for part in (_content_text(content) for content in bodies) if part)
+    if not text:
+        if any(_media_type(content) in _NOT_TEXT_MEDIA for content in contents):
+            raise RefusedInput("not_text_item", f"news item {public_id or '?'} carries no text, only media")
+        raise RefusedInput("missing_text", f"news item {public_id or '?'} carries no text")
+    management = _first(item, "NewsManagement")
+    dates = [_text_of(_first(management, "FirstCreated")), _text_of(_first(management, "ThisRevisionCreated"))]
+    provider = _first(_first(_first(item, "AdministrativeMetadata"), "Provider"), "Party")
+    return ParsedRecord(
+        text=text,
+        title=_text_of(_first(_first(item, "NewsLines"), "HeadLine")) or _text_of(_first(item, "HeadLine")),
+        url=None,
+        outlet=_attribute(provider, "FormalName") or sender or _text_of(_first(identifier, "ProviderId")),
+        **_dated(dates, text, text_date_window),
+        language=normalise_language(_attribute(_first(_first(item, "DescriptiveMetadata"), "Language"), "FormalName")),
+        record_id=public_id,
+    )
+
+
+def _role_of(content: etree._Element) -> Optional[str]:
+    """The Role of the nearest NewsComponent around a ContentItem that names one, lower case."""
+    for component in content.iterancestors():
+        if _local(component) == "NewsComponent":
+            role = _attribute(next((child for child in component if _local(child) == "Role"), None), "FormalName")
+            if role:
+                return role.lower()
+    return None
+
+
+def _media_type(content: etree._Element) -> str:
+    """"text", "photo", "video", ... from MediaType, else from the MIME type's first half."""
+    media = _attribute(_first(content, "MediaType"), "FormalName")
+    if media:
+        return media.lower()
+    mime = (_attribute(_first(content, "MimeType"), "FormalName") or "").lower()
+    return {"image": "photo"}.get(mime.split("/", 1)[0], mime.split("/", 1)[0])
+
+
+def _is_text_content(content: etree._Element) -> bool:
+    mime = (_attribute(_first(content, "MimeType"), "FormalName") or "").lower()
+    return _media_type(content) == "text" and mime not in _NOT_STORY_MIME and _first(content, "DataContent") is not None
+
+
+def _content_text(content: etree._Element) -> str:
+    data = _first(content, "DataContent")
+    body = _first(data, "body.content")
+    if body is None:
+        body = _first(data, "body")
+    if body is not None:
+        return _paragraphs(body)
+    if len(data):
+        return _paragraphs(data)
+    return "\n\n".join(line for line in (_clean(part) for part in (data.text or "").split("\n\n")) if line)
 
 
 # --- shared ------------------------------------------------------------------
