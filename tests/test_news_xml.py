@@ -297,3 +297,17 @@ def test_a_wire_desks_folder_is_read_with_every_item_counted(tmp_path):
         ),
     )
     assert records == 7
+
+
+def test_a_newsml_g2_package_refers_to_stories_and_is_refused_saying_so(tmp_path):
+    (tmp_path / "package.xml").write_bytes(
+        b'<?xml version="1.0"?>\n<packageItem xmlns="http://iptc.org/std/nar/2006-10-01/" guid="urn:pkg:1">'
+        b'<groupSet root="G1"><group id="G1" role="group:main"><itemRef residref="urn:story:1"/></group></groupSet>'
+        b"</packageItem>"
+    )
+
+    def says_what_it_is(letters):
+        assert [(letter.reason, "package" in letter.detail) for letter in letters] == [("unsupported_format", True)]
+
+    records = run_read([tmp_path / "*"], equal_to([]), says_what_it_is)
+    assert records == 1

@@ -353,6 +353,8 @@ class ParseDumpFileFn(beam.DoFn):
             detail = f"an XML document (root element <{root or '?'}>) that is neither an RSS/Atom/RDF feed nor an HTML page"
             if (root or "").lower() == "opml":
                 detail += "; a subscription list is read with --opml or feeds.opml, which read the feeds it lists"
+            elif (root or "").rsplit(":", 1)[-1] in ("packageItem", "conceptItem", "planningItem", "catalog"):
+                detail += "; a NewsML-G2 package, concept, planning item or catalog refers to stories but holds none"
             refused = RefusedInput("unsupported_format", detail)
             yield self._refusal("file", refused, path, decoded.text)
         else:
