@@ -56,8 +56,9 @@ def _run_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--feed", action="append", default=[], metavar="URL", help="RSS, Atom or JSON Feed URL; repeatable")
     parser.add_argument(
-        "--opml", action="append", default=[], metavar="FILE",
-        help="subscription list (OPML, as feed readers export it): read every feed it lists; repeatable",
+        "--opml", action="append", default=[], metavar="FILE_OR_URL",
+        help="subscription list (OPML, as feed readers export it; a file or an http(s) URL): "
+        "read every feed it lists; repeatable",
     )
     parser.add_argument("--output", default=DEFAULT_OUTPUT, metavar="DIR", help="output directory (default: ./out)")
     parser.add_argument("--config", metavar="FILE", help="YAML configuration (default: built-in defaults)")
@@ -97,7 +98,7 @@ def _with_subscription_lists(config, paths: Sequence[str]):
     listed in `feeds.sources`, the lists read once, now: every round of a streaming run
     then reads the same feeds, and a list edited during the run is taken up by the next
     run (SubscriptionListError names a list that cannot be used and what is wrong)."""
-    lists = [os.path.abspath(os.path.expanduser(path)) for path in paths]
+    lists = [path if "://" in path else os.path.abspath(os.path.expanduser(path)) for path in paths]
     feeds = config.feeds.model_copy(update={"opml": (*config.feeds.opml, *lists)})
     feeds = feeds.model_copy(update={"sources": feeds.subscribed, "opml": ()})  # reads every list
     return config.model_copy(update={"feeds": feeds})

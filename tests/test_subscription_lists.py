@@ -14,7 +14,7 @@ import yaml
 
 from pipeline.config import ConfigError, load_config
 from tests.conftest import SHARED, require_shared, run_newsbeam
-from tests.feed_server import FeedServer
+from tests.feed_server import FeedServer, Response
 from transforms.read_feeds import FeedsConfig, resolve_feeds
 from transforms.subscription_lists import SubscriptionListError, subscribed_feed_urls
 
@@ -193,4 +193,54 @@ def test_a_bad_opml_flag_stops_the_run_before_it_starts(tmp_path):
     run = run_newsbeam("--opml", str(require_shared(AN_RSS_FEED)), "--output", str(tmp_path / "out"), check=False)
     assert run.returncode == 2
     assert run.stderr.strip().splitlines()[-1] == f"newsbeam: --opml: {AN_RSS_FEED} is not an OPML subscription list"
+    assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- a list at a URL
+
+
+def _serve_list(server: FeedServer, route: str, body: bytes, status: int = 200) -> str:
+    server.route(route, lambda request: Response(status, {"Content-Type": "text/x-opml"}, body))
+    return server.url(route)
+
+
+def test_a_config_naming_a_list_url_loads_without_fetching_and_the_run_start_fetches_it_once(server, tmp_path):
+    feed = server.url("/synthetic/304.xml?items=1")
+    listed = _serve_list(server, "/lists/config-desk.opml", _opml([("Fourth", feed)]).encode())
+    config_file = tmp_path / "feeds.yaml"
+    config_file.write_text(
+        yaml.safe_dump({"feeds": {"opml": listed, "allowed_networks": ["127.0.0.0/8"]}}), encoding="utf-8"
+    )
+    feeds = load_config(config_file).feeds
+    assert feeds.opml == (listed,) and server.hits("/lists/config-desk.opml") == 0
+    assert [spec.url for spec in feeds.subscribed] == [feed]
+    assert server.hits("/lists/config-desk.opml") == 1
+    accept = server.requests_to("/lists/config-desk.opml")[0].headers.get("accept", "")
+    assert accept.startswith("text/x-opml")
+
+
+def test_a_run_with_an_opml_url_reads_the_feeds_it_lists(server, tmp_path):
+    feed = server.url("/synthetic/305.xml?items=2")
+    listed = _serve_list(server, "/lists/run-desk.opml", _opml([("Fifth", feed)]).encode())
+    output = tmp_path / "out"
+    run = run_newsbeam("--opml", listed, "--output", str(output), "--allow-private-network", cwd=tmp_path)
+    assert "1 feed(s)" in run.stderr
+    titles = duckdb.sql(f"select title from read_parquet('{output}/event_id=*/date=*/*.parquet') order by title").fetchall()
+    assert titles == [("Item 0 of feed 305",), ("Item 1 of feed 305",)]
+
+
+def test_a_list_url_that_fails_or_is_private_stops_the_run_naming_it(server, tmp_path):
+    missing = _serve_list(server, "/lists/gone.opml", b"not here", status=404)
+    run = run_newsbeam("--opml", missing, "--output", str(tmp_path / "out"), "--allow-private-network", check=False)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines()[-1].startswith(f"newsbeam: --opml: cannot fetch subscription list {missing}: http_404")
+    not_a_list = _serve_list(server, "/lists/feed.opml", server.synthetic_feed(306, 1))
+    run = run_newsbeam("--opml", not_a_list, "--output", str(tmp_path / "out"), "--allow-private-network", check=False)
+    assert run.stderr.strip().splitlines()[-1] == f"newsbeam: --opml: {not_a_list} is not an OPML subscription list"
+    # Without --allow-private-network a loopback list is refused before any request.
+    hits = server.hits("/lists/run-private.opml")
+    private = _serve_list(server, "/lists/run-private.opml", _opml([("X", "https://x.example/rss")]).encode())
+    run = run_newsbeam("--opml", private, "--output", str(tmp_path / "out"), check=False)
+    assert run.returncode == 2 and "private_address" in run.stderr
+    assert server.hits("/lists/run-private.opml") == hits
     assert not (tmp_path / "out").exists()

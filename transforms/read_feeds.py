@@ -123,7 +123,7 @@ from transforms.feed_items import (
 )
 from transforms.http_fetch import FetchError, HttpClient, HttpConfig, check_url
 from transforms.schema import Article, DeadLetter
-from transforms.subscription_lists import subscribed_feed_urls
+from transforms.subscription_lists import fetched_feed_urls, subscribed_feed_urls
 
 UTC = dt.timezone.utc
 FEED_ACCEPT = (
@@ -163,7 +163,14 @@ class FeedSpec(BaseModel):
 
 def _readable_subscription_list(path: str, info: ValidationInfo) -> str:
     """The list's path resolved against the config's folder, read and checked now, so a bad
-    list is a config error naming the key (SubscriptionListError names file and entries)."""
+    list is a config error naming the key (SubscriptionListError names file and entries).
+    A list at an http(s) URL is only checked as a URL here: loading a config fetches nothing."""
+    if path.strip().lower().startswith(("http://", "https://")):
+        try:
+            check_url(path.strip())
+        except FetchError as error:
+            raise ValueError(error.detail) from None
+        return path.strip()
     resolved = str(resolved_path(path, info))
     subscribed_feed_urls(resolved)
     return resolved
@@ -180,8 +187,9 @@ class FeedsConfig(BaseModel):
         description=(
             "Subscription lists (OPML, as feed readers export them): every feed they list is read, "
             "after `sources` and with the section's settings (a feed also in `sources` keeps its "
-            "overrides there). Read and checked when the configuration is loaded; a relative path "
-            "is resolved against the config file's folder."
+            "overrides there). A file is read and checked when the configuration is loaded (a relative "
+            "path is resolved against the config file's folder); a list at an http(s) URL is fetched "
+            "once when the run starts, with the `http` settings."
         ),
     )
     poll_interval_s: float = Field(300.0, gt=0, description="Seconds between two polls of a feed in streaming runs.")
@@ -222,9 +230,23 @@ class FeedsConfig(BaseModel):
     def subscribed(self) -> tuple[FeedSpec, ...]:
         """Every configured feed: `sources`, then the feeds of the `opml` lists not already there."""
         listed = {spec.url for spec in self.sources}
-        from_lists = [
-            url for path in self.opml for url in subscribed_feed_urls(path) if url not in listed
-        ]
+        from_lists: list[str] = []
+        client: Optional[HttpClient] = None
+        try:
+            for location in self.opml:
+                if "://" in location:  # validated: an http(s) URL
+                    client = client or HttpClient(
+                        self.http,
+                        allow_private_network=self.allow_private_network,
+                        allowed_networks=self.allowed_networks,
+                    )
+                    urls = fetched_feed_urls(location, client)
+                else:
+                    urls = subscribed_feed_urls(location)
+                from_lists.extend(url for url in urls if url not in listed)
+        finally:
+            if client is not None:
+                client.close()
         return (*self.sources, *(FeedSpec(url=url) for url in dict.fromkeys(from_lists)))
 
     @field_validator("sources", mode="before")

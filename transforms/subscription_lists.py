@@ -7,8 +7,15 @@ feed to read, as if listed in `feeds.sources` without overrides.
 
 Parsing is listparser's (by feedparser's author): OPML 1.0 and 2.0, nested
 folders, and the RDF/FOAF and iGoogle lists some readers export. The file is
-read here and its bytes handed over, because listparser fetches a string that
-looks like a URL, and nothing is fetched at configuration time.
+read here and its bytes handed over, because listparser would fetch a string
+that looks like a URL itself, outside the feeds' HTTP rules.
+
+A list published at an http(s) URL (a desk's shared list, a directory's
+export) is fetched by `fetched_feed_urls` with the feeds' own HTTP client:
+their timeouts, byte cap (`max_feed_bytes`), retries with backoff and
+private-network policy. It is fetched once, when the run starts
+(`FeedsConfig.subscribed`), not at configuration time, so that loading a
+config never touches the network.
 
 What is not taken from the list: an outline's title. It is the reader's label
 for the feed, which for an aggregator's feed (Google News) names the
@@ -30,7 +37,10 @@ from pathlib import Path
 
 import listparser
 
-from transforms.http_fetch import FetchError, check_url
+from transforms.http_fetch import FetchError, HttpClient, check_url
+
+# What a subscription list is served as (OPML has no registered type; servers use these).
+OPML_ACCEPT = "text/x-opml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 
 # Refused entries named in the error message (a list exported with many
 # broken entries is still refused whole; the count says how many).
@@ -58,6 +68,21 @@ def _parsed(path: str, _mtime_ns: int, _size: int) -> tuple[str, ...]:
         content = Path(path).read_bytes()
     except OSError as error:
         raise SubscriptionListError(f"cannot read subscription list {path}: {error.strerror}") from None
+    return _feed_urls(path, content)
+
+
+def fetched_feed_urls(url: str, client: HttpClient) -> tuple[str, ...]:
+    """The feed URLs of the subscription list served at `url`, fetched with the feeds' client."""
+    try:
+        client.vet_url(url)
+        fetched = client.get(url, max_bytes=client.config.max_feed_bytes, accept=OPML_ACCEPT)
+    except FetchError as error:
+        raise SubscriptionListError(f"cannot fetch subscription list {url}: {error.reason}: {error.detail}") from None
+    return _feed_urls(url, fetched.body)
+
+
+def _feed_urls(path: str, content: bytes) -> tuple[str, ...]:
+    """`path` (a file or URL) names the list in messages."""
     result = listparser.parse(content)
     if not result.version:
         reason = f" ({result.bozo_exception})" if result.bozo_exception else ""
