@@ -9,7 +9,8 @@ stable reason code: `invalid_json`, `not_an_object`, `missing_text`,
 Formats, by extension (a trailing `.gz` is ignored): `.txt`/`.text` -> text,
 `.html`/`.htm`/`.xhtml` -> html, `.jsonl`/`.ndjson` -> jsonl, `.json` -> json,
 `.rss`/`.atom`/`.rdf` -> feed (a saved RSS/Atom/RDF document, each item a
-record: `transforms.feed_items.record_from_entry`), `.nitf` -> nitf.
+record: `transforms.feed_items.record_from_entry`), `.nitf` -> nitf, `.warc`/`.arc` -> warc
+(a web archive, streamed by `transforms.warc_records`).
 Anything else (`.xml` too) is sniffed from its first bytes: an `rss`, `feed`,
 `RDF` or `channel` root element, after any XML declaration, comments and
 DOCTYPE -> feed; a `nitf` root -> nitf and a `newsItem`, `newsMessage` (NewsML-G2)
@@ -129,6 +130,8 @@ FORMAT_BY_EXTENSION = {
     ".htm": "html",
     ".xhtml": "html",
     ".jsonl": "jsonl",
+    ".warc": "warc",
+    ".arc": "warc",
     ".ndjson": "jsonl",
     ".json": "json",
     ".rss": "feed",
@@ -692,8 +695,9 @@ def page_date(value: Optional[str], url: Optional[str]) -> Optional[dt.datetime]
 
 
 def extract_html_article(
-    html: str,
+    html: Union[str, bytes],
     *,
+    url: Optional[str] = None,
     min_words: int,
     text_date_window: int,
     extensive_date_search: bool = False,
@@ -705,7 +709,7 @@ def extract_html_article(
     Business Sport") rather than nothing. See `count_words` for what a word is.
     """
     try:
-        document = extract_page_document(html, None, extensive_date_search=extensive_date_search)
+        document = extract_page_document(html, url, extensive_date_search=extensive_date_search)
     except Exception as error:  # lxml/trafilatura internals: refuse this page, keep the run
         raise RefusedInput("extraction_failed", f"trafilatura raised {type(error).__name__}: {error}") from error
 
@@ -723,8 +727,8 @@ def extract_html_article(
     return ParsedRecord(
         text=text,
         title=title,
-        url=document.url or None,
-        outlet=page_outlet(document.sitename, title, document.url) or (document.hostname or "").strip() or None,
+        url=document.url or url,
+        outlet=page_outlet(document.sitename, title, document.url or url) or (document.hostname or "").strip() or None,
         published_at=evidence.published_at,
         date_source=evidence.date_source,
     )

@@ -22,7 +22,11 @@ the metric `newsbeam/records_read`. A record is
   plus one more when the feed parsed with a flaw (`<kind>_items_kept`, the
   poller's rule: the items are kept and the flaw is said);
 - one news item, for an IPTC NewsML-G2 file (a `newsMessage` carries
-  several; `transforms.news_xml`), and one file for a NITF document;
+  several; `transforms.news_xml`) or NewsML 1.x file, and one file for a NITF document;
+- one capture (`response` or `resource` record) of a WARC or ARC file; the
+  crawler's own records (`warcinfo`, `request`, `metadata`, `revisit`) are not
+  records, as blank lines are not, and count in `read.warc.protocol_records`;
+  a broken archive adds one `malformed_warc` for the rest of it;
 - one non-blank line, for JSONL (blank lines are not records, but they count
   in the line numbers of `source_ref`); one element, for a `.json` array;
 - one file, when a file cannot be read as records at all: empty or
@@ -42,7 +46,10 @@ Other dead-letter reasons: `invalid_json` (source_ref `path:LINE`),
 items) and, per item, `missing_text` (saved feeds); `unsupported_format`
 also for other XML (a sitemap, an OPML list: `dump_parsing.sniff_format`);
 `malformed_xml`, `xml_entity_expansion`, `empty_file` (a message with no
-item) and, per item, `not_text_item` and `missing_text` (NITF, NewsML-G2).
+item) and, per item, `not_text_item` and `missing_text` (NITF, NewsML);
+per capture, `not_html`, `http_status`, `record_too_large` and the HTML
+reasons, and `malformed_warc`, `empty_file` for the archive (WARC, ARC:
+`transforms.warc_records`).
 
 Compression: a file is gunzipped when its name ends in `.gz` or its bytes
 start with the gzip magic number; its format comes from the name without
@@ -136,9 +143,18 @@ from transforms.dump_parsing import (
     split_compression,
     xml_root_name,
 )
-from transforms.feed_items import FeedRejected, ParsedFeed, is_json_feed, json_feed, parse_feed, record_from_entry
+from transforms.feed_items import (
+    FeedRejected,
+    ParsedFeed,
+    decode_page,
+    is_json_feed,
+    json_feed,
+    parse_feed,
+    record_from_entry,
+)
 from transforms.news_xml import parse_news_xml
 from transforms.ninjs import parse_news_json
+from transforms.warc_records import WarcBroken, WarcCapture, WarcTally, warc_captures
 from transforms.schema import DEAD_LETTER_RAW_CHARS, Article, DeadLetter, make_article_id
 
 UTC = dt.timezone.utc
@@ -148,7 +164,7 @@ _STREAM_ERRORS = (OSError, EOFError, zlib.error)
 
 Output = Union[Article, beam.pvalue.TaggedOutput]
 # Where a row's text came from, by the kind of record (the rest: "file").
-_CONTENT_SOURCE = {"html": "page", "feed": "feed_summary"}
+_CONTENT_SOURCE = {"html": "page", "warc": "page", "feed": "feed_summary"}
 
 
 class ReadConfig(BaseModel):
@@ -308,6 +324,7 @@ class ParseDumpFileFn(beam.DoFn):
         self._file_ingested_at = ingested_at
         self._records_read = Metrics.counter(METRICS_NAMESPACE, "records_read")
         self._abandoned_extractions = Metrics.counter(METRICS_NAMESPACE, "read.html.abandoned_extractions")
+        self._warc_protocol_records = Metrics.counter(METRICS_NAMESPACE, "read.warc.protocol_records")
 
     def setup(self) -> None:
         load_html_extractor()
@@ -323,6 +340,9 @@ class ParseDumpFileFn(beam.DoFn):
         file_format = format_from_extension(path)
         if file_format == "jsonl":
             yield from self._stream_jsonl(readable_file)
+            return
+        if file_format == "warc":
+            yield from self._stream_warc(readable_file)
             return
         try:
             data = self._read_whole(readable_file)
@@ -400,15 +420,17 @@ class ParseDumpFileFn(beam.DoFn):
             return self._refusal(kind, refused, path, raw)
         return self._article(kind, path, path, record, identity_position="")
 
-    def _extract_html(self, html: str) -> ParsedRecord:
-        # lxml refuses str input with an XML encoding declaration and re-encodes
-        # it as UTF-8 bytes, which it would then read in the declared encoding.
-        html = _XML_DECLARATION.sub("", html)
+    def _extract_html(self, html: Union[str, bytes], url: Optional[str] = None) -> ParsedRecord:
+        if isinstance(html, str):
+            # lxml refuses str input with an XML encoding declaration and re-encodes
+            # it as UTF-8 bytes, which it would then read in the declared encoding.
+            html = _XML_DECLARATION.sub("", html)
         try:
             return run_with_time_limit(
                 extract_html_article,
                 self._config.extract_timeout_s,
                 html,
+                url=url,
                 min_words=self._config.html_min_words,
                 text_date_window=self._config.text_date_window,
                 extensive_date_search=self._config.html_extensive_date_search,
@@ -419,6 +441,44 @@ class ParseDumpFileFn(beam.DoFn):
             raise
 
     # --- JSON -------------------------------------------------------------
+
+    def _stream_warc(self, readable_file: fileio.ReadableFile) -> Iterator[Output]:
+        """A WARC or ARC file, streamed capture by capture (`transforms.warc_records`)."""
+        path = readable_file.metadata.path
+        tally = WarcTally()
+        captures = 0
+        try:
+            stream = readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED)
+        except OSError as error:
+            yield self._refusal("file", RefusedInput("unreadable_file", f"cannot read the file: {error}"), path, None)
+            return
+        with stream:
+            for capture in warc_captures(stream, self._config.max_file_bytes, tally):
+                if isinstance(capture, WarcBroken):
+                    yield self._refusal("warc", capture.refused, f"{path}@{capture.offset}", None)
+                    captures += 1
+                    break
+                captures += 1
+                yield self._warc_capture(path, capture)
+        self._warc_protocol_records.inc(tally.protocol_records)
+        if not captures:
+            detail = f"an archive with no response or resource record ({tally.protocol_records} protocol records)"
+            yield self._refusal("warc", RefusedInput("empty_file", detail), path, None)
+
+    def _warc_capture(self, path: str, capture: WarcCapture) -> Output:
+        source_ref = f"{path}@{capture.offset}"
+        if capture.refused is not None:
+            raw = capture.header_text + capture.body.decode("utf-8", errors="replace")
+            return self._refusal("warc", capture.refused, source_ref, raw)
+        html = decode_page(capture.body, capture.content_type)
+        try:
+            record = self._extract_html(html, capture.url)
+        except RefusedInput as refused:
+            raw = html if isinstance(html, str) else html.decode("utf-8", errors="replace")
+            return self._refusal("warc", refused, source_ref, raw)
+        if record.published_at is None and record.date_source != "invalid_record_date" and capture.captured_at:
+            record = dataclasses.replace(record, published_at=capture.captured_at, date_source="fetch_time")
+        return self._article("warc", path, source_ref, record, identity_position=f"@{capture.offset}")
 
     def _json_document(self, path: str, text: str) -> Iterator[Output]:
         """A `.json` file: one object, an array of objects, or JSONL under a .json name."""

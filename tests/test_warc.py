@@ -1,0 +1,201 @@
+"""Web archives: WARC files written with warcio around real article pages, read by the pure
+capture reader and by ReadFileDumps (trafilatura on each captured page)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import io
+import pathlib
+
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from tests.conftest import SHARED, require_shared
+from tests.test_read_files import keyed, letter_key, ref_name, run_read
+from transforms.dump_parsing import format_from_extension
+from transforms.warc_records import WarcBroken, WarcCapture, WarcTally, warc_captures
+
+UTC = dt.timezone.utc
+PAGES = SHARED / "data" / "article_extraction" / "html"
+WSJ, VENTUREBEAT = "042bb7b5fe", "06e5123e4e"  # two real pages with their own dates
+UNDATED_PAGE = (
+    "<html><head><title>Harbour reopens</title></head><body><article><h1>Harbour reopens</h1>"
+    + "".join(f"<p>Paragraph {n}: the harbour reopened to ships after the storm, officials said today.</p>" for n in range(6))
+    + "</article></body></html>"
+).encode()
+
+
+def real_page(prefix: str) -> bytes:
+    (path,) = require_shared(PAGES).glob(f"{prefix}*.html.gz")
+    return gzip.decompress(path.read_bytes())
+
+
+def response(writer: WARCWriter, url: str, body: bytes, status: str = "200 OK", headers=(("Content-Type", "text/html; charset=utf-8"),), date: str = "2024-05-01T10:00:00Z"):
+    http = StatusAndHeaders(status, list(headers), protocol="HTTP/1.1")
+    return writer.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http, warc_headers_dict={"WARC-Date": date})
+
+
+def request(writer: WARCWriter, url: str):
+    http = StatusAndHeaders("GET / HTTP/1.1", [("Host", "news.example")], is_http_request=True)
+    return writer.create_warc_record(url, "request", payload=io.BytesIO(b""), http_headers=http)
+
+
+def write_warc(path: pathlib.Path, records, gzip_records: bool = True) -> pathlib.Path:
+    with path.open("wb") as out:
+        writer = WARCWriter(out, gzip=gzip_records)
+        writer.write_record(writer.create_warcinfo_record(path.name, {"software": "newsbeam tests"}))
+        for make in records:
+            writer.write_record(make(writer))
+    return path
+
+
+def crawl(path: pathlib.Path, gzip_records: bool = True) -> pathlib.Path:
+    """A crawl as a crawler writes it: each page's request beside its response, an image, a redirect, an error page."""
+    return write_warc(
+        path,
+        [
+            lambda w: request(w, "https://news.example/wsj"),
+            lambda w: response(w, "https://news.example/wsj", real_page(WSJ)),
+            lambda w: request(w, "https://news.example/vb"),
+            lambda w: response(w, "https://news.example/vb", real_page(VENTUREBEAT), date="2024-05-02T10:00:00Z"),
+            lambda w: response(w, "https://news.example/2024/harbour", UNDATED_PAGE, date="2024-05-03T08:30:00Z"),
+            lambda w: response(w, "https://news.example/logo.png", b"\x89PNG\r\n\x1a\n....", headers=(("Content-Type", "image/png"),)),
+            lambda w: response(w, "https://news.example/old", b"<html>moved</html>", status="301 Moved Permanently",
+                               headers=(("Content-Type", "text/html"), ("Location", "https://news.example/new"))),
+            lambda w: response(w, "https://news.example/gone", b"<html>not found</html>", status="404 Not Found"),
+        ],
+        gzip_records,
+    )
+
+
+def captures_of(path: pathlib.Path, max_bytes: int = 10 * 2**20):
+    tally = WarcTally()
+    with path.open("rb") as stream:
+        return list(warc_captures(stream, max_bytes, tally)), tally
+
+
+@pytest.mark.parametrize("gzip_records", [True, False])
+def test_every_response_is_a_capture_and_protocol_records_are_only_counted(tmp_path, gzip_records):
+    path = crawl(tmp_path / ("crawl.warc.gz" if gzip_records else "crawl.warc"), gzip_records)
+    captures, tally = captures_of(path)
+    assert tally.protocol_records == 3  # warcinfo and two requests
+    assert [(c.url, c.refused.reason if c.refused else None) for c in captures] == [
+        ("https://news.example/wsj", None),
+        ("https://news.example/vb", None),
+        ("https://news.example/2024/harbour", None),
+        ("https://news.example/logo.png", "not_html"),
+        ("https://news.example/old", "http_status"),
+        ("https://news.example/gone", "http_status"),
+    ]
+    assert captures[0].body == real_page(WSJ)
+    assert captures[2].captured_at == dt.datetime(2024, 5, 3, 8, 30, tzinfo=UTC)
+    offsets = [c.offset for c in captures]
+    assert offsets == sorted(offsets) and len(set(offsets)) == len(offsets)
+    # The offset addresses the record: reading from it gives that capture first.
+    with path.open("rb") as stream:
+        stream.seek(captures[3].offset)
+        first = next(warc_captures(stream, 2**20))
+    assert first.url == "https://news.example/logo.png"
+    assert "HTTP 301 to https://news.example/new" in captures[4].refused.detail
+    assert "offset" in captures[5].refused.detail and "HTTP 404" in captures[5].refused.detail
+
+
+def test_a_page_over_the_size_cap_and_a_body_that_is_no_html_are_refused(tmp_path):
+    path = write_warc(
+        tmp_path / "odd.warc.gz",
+        [
+            lambda w: response(w, "https://news.example/big", UNDATED_PAGE),
+            lambda w: response(w, "https://news.example/bare", b"just bytes, no markup", headers=()),
+            lambda w: response(w, "https://news.example/bare-html", UNDATED_PAGE, headers=()),
+        ],
+    )
+    captures, _ = captures_of(path, max_bytes=200)
+    assert [c.refused.reason if c.refused else None for c in captures] == ["record_too_large", "not_html", "record_too_large"]
+    captures, _ = captures_of(path)
+    assert [c.refused.reason if c.refused else None for c in captures] == [None, "not_html", None]
+
+
+def test_a_truncated_archive_keeps_the_captures_before_the_break(tmp_path):
+    whole = crawl(tmp_path / "whole.warc.gz").read_bytes()
+    cut = tmp_path / "cut.warc.gz"
+    cut.write_bytes(whole[: len(whole) - 200])
+    captures, _ = captures_of(cut)
+    assert isinstance(captures[-1], WarcBroken) and captures[-1].refused.reason == "malformed_warc"
+    assert [c.url for c in captures[:-1] if isinstance(c, WarcCapture)][:3] == [
+        "https://news.example/wsj", "https://news.example/vb", "https://news.example/2024/harbour"
+    ]
+    not_warc = tmp_path / "notes.warc"
+    not_warc.write_bytes(b"These are my notes, not an archive.\n" * 20)
+    (broken,) = captures_of(not_warc)[0]
+    assert isinstance(broken, WarcBroken) and broken.refused.detail.startswith("not a WARC or ARC archive")
+
+
+def test_an_arc_file_of_the_older_format_gives_its_captures():
+    page = b"<html><body><p>" + b"word " * 40 + b"</p></body></html>"
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + page
+    description = b"1 0 newsbeam\nURL IP-address Archive-date Content-type Archive-length\n"
+    arc = b"filedesc://old.arc 0.0.0.0 20240101000000 text/plain %d\n" % len(description) + description + b"\n"
+    arc += b"http://news.example/a 1.2.3.4 20240501100000 text/html %d\n" % len(http) + http + b"\n"
+    (capture,) = warc_captures(io.BytesIO(arc), 2**20)
+    assert (capture.url, capture.captured_at, capture.body, capture.refused) == (
+        "http://news.example/a", dt.datetime(2024, 5, 1, 10, 0, tzinfo=UTC), page, None
+    )
+
+
+def test_a_warc_gzipped_as_a_whole_is_read_as_well(tmp_path):
+    plain = crawl(tmp_path / "crawl.warc", gzip_records=False)
+    whole = tmp_path / "crawl.warc.gz"
+    whole.write_bytes(gzip.compress(plain.read_bytes()))
+    per_record, _ = captures_of(plain)
+    as_whole, tally = captures_of(whole)
+    assert tally.protocol_records == 3
+    # One gzip stream: the offsets are those of the uncompressed archive.
+    assert [(c.offset, c.url, c.body) for c in as_whole] == [(c.offset, c.url, c.body) for c in per_record]
+
+
+def test_warc_and_arc_names_are_read_as_archives():
+    assert [format_from_extension(name) for name in ("a.warc", "a.warc.gz", "CC-NEWS-20240101-00000.warc.gz", "old.arc.gz")] == [
+        "warc", "warc", "warc", "warc"
+    ]
+
+
+def test_a_crawl_is_read_into_articles_and_dead_letters_with_every_capture_counted(tmp_path):
+    crawl(tmp_path / "crawl.warc.gz")
+    (tmp_path / "empty.warc").write_bytes(b"")
+    write_warc(tmp_path / "info-only.warc.gz", [])
+
+    def row(article):
+        return (
+            ref_name(article.source_ref).split("@")[0],
+            article.source_kind,
+            article.content_source,
+            article.outlet,
+            article.date_source,
+            article.published_at.date().isoformat() if article.published_at else None,
+        )
+
+    records = run_read(
+        [tmp_path / "*"],
+        keyed(
+            row,
+            [
+                ("crawl.warc.gz", "warc", "page", "Wall Street Journal", "page_metadata", "2019-11-19"),
+                ("crawl.warc.gz", "warc", "page", "VentureBeat", "page_metadata", "2019-11-19"),
+                # No date in the page or its text: the capture time, as a feed item's fetch time.
+                ("crawl.warc.gz", "warc", "page", "news.example", "fetch_time", "2024-05-03"),
+            ],
+        ),
+        keyed(
+            lambda letter: (letter_key(letter)[0].split("@")[0], letter.step, letter.reason),
+            [
+                ("crawl.warc.gz", "read.warc", "not_html"),
+                ("crawl.warc.gz", "read.warc", "http_status"),
+                ("crawl.warc.gz", "read.warc", "http_status"),
+                ("empty.warc", "read.warc", "empty_file"),
+                ("info-only.warc.gz", "read.warc", "empty_file"),
+            ],
+        ),
+    )
+    assert records == 8

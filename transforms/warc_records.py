@@ -1,0 +1,228 @@
+"""Web archives (WARC, and the older ARC) as the pages they captured.
+
+News crawls are kept as WARC files: Common Crawl's CC-NEWS, the Internet
+Archive's and national libraries' web archives, a newsroom's own crawler
+(wget --warc-file, Heritrix, Browsertrix). warcio (Webrecorder's library)
+reads them record by record, gzip member by member, so a file of gigabytes is
+streamed, never held in memory; ARC records are read as WARC ones.
+
+What is a record here. An archive holds protocol records beside the
+captures: `warcinfo` (about the file), `request` (what the crawler sent),
+`metadata`, `revisit` (the crawler's note that a page was unchanged, without
+its content) and `conversion`/`continuation`. Those are not input records,
+as blank lines are not in a JSONL file; they are counted in the metric
+`read.warc.protocol_records`. Every `response` and `resource` record is an
+input record and becomes one article or one dead letter:
+
+- an HTML capture (`text/html` or `application/xhtml+xml` by its HTTP or WARC
+  Content-Type, or a body that opens as HTML when none is given) with HTTP
+  status 200 (a `resource` has none) is a page, extracted as an HTML file is
+  (`dump_parsing.extract_html_article`), with the captured URL helping
+  trafilatura (site name, date, canonical URL);
+- any other capture is a dead letter: `not_html` (an image, a PDF, a script:
+  its content type in the detail), `http_status` (an error page or a redirect:
+  "HTTP 301 to https://..."), `record_too_large` (a body over
+  `read.max_file_bytes`);
+- an archive that cannot be read on from some point (a truncated download, a
+  gzip that is not one member per record, bytes that are no WARC) keeps the
+  records before it and gives one dead letter `malformed_warc` for the rest.
+
+`source_ref` is `path@OFFSET`, the record's byte offset in the file as stored
+(compressed), which web-archive tools address records by (`warcio extract
+path OFFSET`). A page's date is its own (page metadata, else its text); when
+the page gives none, the capture time (`WARC-Date`) with `date_source =
+fetch_time`, as for a feed item, because a capture is no earlier than the
+publication; for an archive crawled long after, page metadata usually dates
+the page first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import gzip
+import io
+import zlib
+from dataclasses import dataclass
+from typing import IO, Iterator, Optional, Union
+
+from warcio.archiveiterator import ArchiveIterator
+
+from transforms.decoding import RefusedInput
+from transforms.dump_parsing import parse_record_date
+
+CAPTURE_TYPES = frozenset({"response", "resource"})
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+_HTML_OPENINGS = (b"<!doctype html", b"<html")
+_HEAD_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class WarcCapture:
+    """One `response` or `resource` record: a page, or a refusal saying why it is none."""
+
+    offset: int
+    url: Optional[str]
+    captured_at: Optional[dt.datetime]
+    content_type: str
+    body: bytes = b""
+    refused: Optional[RefusedInput] = None
+    header_text: str = ""  # the record's WARC and HTTP headers, for a dead letter's raw input
+
+
+@dataclass(frozen=True)
+class WarcBroken:
+    """The archive could not be read on from `offset`."""
+
+    offset: int
+    refused: RefusedInput
+
+
+@dataclass
+class WarcTally:
+    protocol_records: int = 0
+
+
+def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] = None) -> Iterator[Union[WarcCapture, WarcBroken]]:
+    """The captures of a WARC/ARC stream (gzipped per record or not), in file order."""
+    tally = tally if tally is not None else WarcTally()
+    head = stream.read(_HEAD_BYTES)
+    kind = _archive_kind(head)
+    if kind is None:
+        if head:
+            yield WarcBroken(0, RefusedInput("malformed_warc", "not a WARC or ARC archive: it opens with neither WARC/ nor filedesc://"))
+        return
+    whole = _HeadThenRest(head, stream)
+    if _gzipped_as_a_whole(head):
+        # warcio reads gzip one member per record (the standard layout, which lets a reader seek
+        # to a record); a file gzipped whole is decompressed as one stream instead, and its
+        # offsets are then positions in the uncompressed archive.
+        whole = gzip.GzipFile(fileobj=whole, mode="rb")
+    # warcio reads an ARC header from any line when asked to convert ARC, so only for ARC files.
+    records = ArchiveIterator(whole, arc2warc=kind == "arc")
+    offset = 0
+    while True:
+        # Any failure inside warcio (a truncated gzip member, a header block cut short, bytes
+        # that are no WARC) ends the file here; what was read before it stands.
+        try:
+            record = next(records, None)  # ArchiveIterator is its own iterator
+            if record is None:
+                return
+            if record.rec_type not in CAPTURE_TYPES:
+                offset = records.get_record_offset()
+                tally.protocol_records += 1
+                continue
+            capture = _capture(record, max_bytes)
+            # Asked after the body is read: warcio finds the offset by reading to the record's end.
+            offset = records.get_record_offset()
+        except Exception as error:  # noqa: BLE001 - warcio and zlib raise many kinds
+            where = f"after offset {offset}" if offset else "from its start"
+            message = " ".join(str(error).split())[:300] or type(error).__name__
+            yield WarcBroken(offset, RefusedInput("malformed_warc", f"the archive cannot be read {where}: {message}"))
+            return
+        yield dataclasses.replace(capture, offset=offset, refused=_placed(capture.refused, capture.url, offset))
+
+
+def _archive_kind(head: bytes) -> Optional[str]:
+    """"warc" or "arc" from a file's first bytes (its first gzip member's, when gzipped), else None."""
+    if head[:2] == b"\x1f\x8b":
+        try:
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 64)
+        except zlib.error:
+            return None
+    head = head.lstrip(b"\r\n")
+    if head.startswith(b"WARC/"):
+        return "warc"
+    if head.startswith(b"filedesc://"):
+        return "arc"
+    return None
+
+
+def _gzipped_as_a_whole(head: bytes) -> bool:
+    """A gzip whose first member holds more than one WARC record (`gzip file.warc`)."""
+    if head[:2] != b"\x1f\x8b":
+        return False
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        opening = inflater.decompress(head)
+    except zlib.error:
+        return False
+    return not inflater.eof and opening.count(b"WARC/1.") > 1
+
+
+class _HeadThenRest(io.RawIOBase):
+    """The bytes read to look at a file's start, then the rest of it, as one stream that tells its position."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]):
+        self._head, self._rest, self._position = head, rest, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            taken = self._head if size is None or size < 0 else self._head[:size]
+            self._head = self._head[len(taken):]
+            if size is None or size < 0:
+                taken += self._rest.read()
+        else:
+            taken = self._rest.read(size)
+        self._position += len(taken)
+        return taken
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _placed(refused: Optional[RefusedInput], url: Optional[str], offset: int) -> Optional[RefusedInput]:
+    if refused is None:
+        return None
+    return RefusedInput(refused.reason, f"{url or '?'} (record at offset {offset}): {refused.detail}")
+
+
+def _capture(record, max_bytes: int) -> WarcCapture:
+    url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip() or None
+    captured_at = _warc_date(record.rec_headers.get_header("WARC-Date"))
+    http = record.http_headers if record.rec_type == "response" else None
+    # A response's WARC Content-Type is "application/http"; the payload's type is in its HTTP headers.
+    content_type = ((http.get_header("Content-Type") if http else record.rec_headers.get_header("Content-Type")) or "").strip()
+    header_text = record.rec_headers.to_str() + (http.to_str() if http else "")
+
+    def refused(reason: str, detail: str, body: bytes = b"") -> WarcCapture:
+        return WarcCapture(0, url, captured_at, content_type, body, RefusedInput(reason, detail), header_text)
+
+    status = _status(http)
+    if http is not None and status != 200:
+        location = http.get_header("Location")
+        moved = f" to {location.strip()}" if location and 300 <= (status or 0) < 400 else ""
+        return refused("http_status", f"HTTP {status if status is not None else '?'}{moved}: no page")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type and media_type not in HTML_TYPES:
+        return refused("not_html", f"{media_type}, not an HTML page")
+    body = record.content_stream().read(max_bytes + 1)
+    if len(body) > max_bytes:
+        return refused("record_too_large", f"the page is over {max_bytes} bytes (max_file_bytes)", body[:4096])
+    if not media_type and not body.lstrip()[:20].lower().startswith(_HTML_OPENINGS):
+        return refused("not_html", "no content type, and the body does not open as HTML", body[:4096])
+    return WarcCapture(0, url, captured_at, content_type, body, None, header_text)
+
+
+def _status(http) -> Optional[int]:
+    try:
+        return int(http.get_statuscode()) if http is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _warc_date(value: Optional[str]) -> Optional[dt.datetime]:
+    if not value:
+        return None
+    try:
+        return parse_record_date(value.strip())
+    except ValueError:
+        return None
