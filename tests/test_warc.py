@@ -6,15 +6,23 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import io
+import os
 import pathlib
+import time
 
+import apache_beam as beam
 import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from tests.conftest import SHARED, require_shared
+from tests.conftest import BATCH_RUNNER, SHARED, require_shared
 from tests.test_read_files import keyed, letter_key, ref_name, run_read
 from transforms.dump_parsing import format_from_extension
+from transforms.read_files import ReadFileDumps
+from transforms.watch_folders import WatchConfig
 from transforms.warc_records import WarcBroken, WarcCapture, WarcTally, warc_captures
 
 UTC = dt.timezone.utc
@@ -199,3 +207,18 @@ def test_a_crawl_is_read_into_articles_and_dead_letters_with_every_capture_count
         ),
     )
     assert records == 8
+
+
+def test_an_archive_dropped_in_a_watched_folder_is_read_in_streaming(tmp_path):
+    """The captured pages cross a Reshuffle to their extraction, also in an unbounded run."""
+    archive = write_warc(tmp_path / "inbox.warc.gz", [lambda w: response(w, "https://news.example/vb", real_page(VENTUREBEAT))])
+    os.utime(archive, (time.time() - 60, time.time() - 60))
+    started = time.time()
+    config = WatchConfig(poll_interval_s=1, settle_s=0.5, run_for_s=2.5)
+    with TestPipeline(runner=BATCH_RUNNER, options=PipelineOptions(streaming=True)) as pipeline:
+        articles, dead_letters = pipeline | ReadFileDumps([str(tmp_path / "*.warc.gz")], watch=config)
+        assert_that(
+            articles | "Read" >> beam.Map(lambda a: (a.outlet, a.source_kind, a.ingested_at.timestamp() >= int(started))),
+            equal_to([("VentureBeat", "warc", True)]),
+        )
+        assert_that(dead_letters, equal_to([]), label="NoDeadLetters")

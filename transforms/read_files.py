@@ -165,6 +165,7 @@ _STREAM_ERRORS = (OSError, EOFError, zlib.error)
 Output = Union[Article, beam.pvalue.TaggedOutput]
 # Where a row's text came from, by the kind of record (the rest: "file").
 _CONTENT_SOURCE = {"html": "page", "warc": "page", "feed": "feed_summary"}
+CAPTURED_PAGE_TAG = "captured_pages"
 
 
 class ReadConfig(BaseModel):
@@ -332,7 +333,9 @@ class ParseDumpFileFn(beam.DoFn):
     def process(self, readable_file: fileio.ReadableFile) -> Iterator[Output]:
         self._file_ingested_at = self._ingested_at or dt.datetime.now(UTC).replace(microsecond=0)
         for output in self._records(readable_file):
-            self._records_read.inc()
+            # A captured page handed on for extraction is counted where it becomes a record.
+            if not (isinstance(output, beam.pvalue.TaggedOutput) and output.tag == CAPTURED_PAGE_TAG):
+                self._records_read.inc()
             yield output
 
     def _records(self, readable_file: fileio.ReadableFile) -> Iterator[Output]:
@@ -459,7 +462,12 @@ class ParseDumpFileFn(beam.DoFn):
                     captures += 1
                     break
                 captures += 1
-                yield self._warc_capture(path, capture)
+                if capture.refused is not None:
+                    yield self._warc_capture(path, capture)
+                else:
+                    # Extraction is the slow part, and one archive holds thousands of pages:
+                    # they are spread over the workers (ReadFileDumps) instead of extracted here.
+                    yield beam.pvalue.TaggedOutput(CAPTURED_PAGE_TAG, CapturedPage(path, capture, self._file_ingested_at))
         self._warc_protocol_records.inc(tally.protocol_records)
         if not captures:
             detail = f"an archive with no response or resource record ({tally.protocol_records} protocol records)"
@@ -724,6 +732,23 @@ def _one_match(path_and_matches: tuple[str, Iterable[FileMetadata]]) -> FileMeta
     return next(iter(path_and_matches[1]))
 
 
+class CapturedPage(NamedTuple):
+    """A web-archive capture on its way to extraction, with what its Article needs."""
+
+    path: str
+    capture: WarcCapture
+    ingested_at: dt.datetime
+
+
+class ExtractCapturedPageFn(ParseDumpFileFn):
+    """A captured page (`CapturedPage`) -> its Article or dead letter, as ParseDumpFileFn makes them."""
+
+    def process(self, page: CapturedPage) -> Iterator[Output]:  # type: ignore[override]
+        self._file_ingested_at = page.ingested_at
+        self._records_read.inc()
+        yield self._warc_capture(page.path, page.capture)
+
+
 class ReadFileDumps(beam.PTransform):
     """Glob patterns -> (articles, dead_letters), one output per record (see module doc)."""
 
@@ -770,7 +795,18 @@ class ReadFileDumps(beam.PTransform):
             | "ParseRecords"
             >> beam.ParDo(ParseDumpFileFn(self._config, self._ingested_at))
             .with_input_types(fileio.ReadableFile)
+            .with_output_types(Article, **{DEAD_LETTER_TAG: DeadLetter, CAPTURED_PAGE_TAG: CapturedPage})
+            .with_outputs(DEAD_LETTER_TAG, CAPTURED_PAGE_TAG, main="articles")
+        )
+        pages = (
+            outputs[CAPTURED_PAGE_TAG]
+            | "SpreadCapturedPages" >> beam.Reshuffle()
+            | "ExtractCapturedPages"
+            >> beam.ParDo(ExtractCapturedPageFn(self._config, self._ingested_at))
+            .with_input_types(CapturedPage)
             .with_output_types(Article, **{DEAD_LETTER_TAG: DeadLetter})
             .with_outputs(DEAD_LETTER_TAG, main="articles")
         )
-        return outputs.articles, outputs[DEAD_LETTER_TAG]
+        articles = (outputs.articles, pages.articles) | "AllArticlesRead" >> beam.Flatten()
+        dead_letters = (outputs[DEAD_LETTER_TAG], pages[DEAD_LETTER_TAG]) | "AllDeadLettersRead" >> beam.Flatten()
+        return articles, dead_letters
