@@ -222,3 +222,22 @@ def test_an_archive_dropped_in_a_watched_folder_is_read_in_streaming(tmp_path):
             equal_to([("VentureBeat", "warc", True)]),
         )
         assert_that(dead_letters, equal_to([]), label="NoDeadLetters")
+
+
+def test_a_wet_file_of_conversion_records_is_refused_pointing_at_its_warc(tmp_path):
+    wet = write_warc(
+        tmp_path / "CC-MAIN-x.warc.wet.gz",
+        [
+            lambda w: w.create_warc_record(
+                "https://news.example/a", "conversion", payload=io.BytesIO(b"Home News Sport\nThe page text."),
+                warc_headers_dict={"Content-Type": "text/plain"},
+            )
+        ],
+    )
+    captures, tally = captures_of(wet)
+    assert captures == [] and (tally.protocol_records, tally.conversions) == (2, 1)
+
+    def says_what_to_read(letters):
+        assert [(letter.reason, "read the WARC" in letter.detail) for letter in letters] == [("empty_file", True)]
+
+    assert run_read([tmp_path / "*.warc.wet.gz"], equal_to([]), says_what_to_read) == 1

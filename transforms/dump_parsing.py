@@ -132,6 +132,10 @@ FORMAT_BY_EXTENSION = {
     ".jsonl": "jsonl",
     ".warc": "warc",
     ".arc": "warc",
+    # Common Crawl's derived WARCs (WET text, WAT metadata): read as archives, so that they
+    # are refused saying so rather than read whole as text.
+    ".wet": "warc",
+    ".wat": "warc",
     ".ndjson": "jsonl",
     ".json": "json",
     ".rss": "feed",

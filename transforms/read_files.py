@@ -471,6 +471,11 @@ class ParseDumpFileFn(beam.DoFn):
         self._warc_protocol_records.inc(tally.protocol_records)
         if not captures:
             detail = f"an archive with no response or resource record ({tally.protocol_records} protocol records)"
+            if tally.conversions:
+                detail += (
+                    f"; its {tally.conversions} conversion records look like a WET file, whose page text keeps"
+                    " menus and footers: read the WARC it was made from"
+                )
             yield self._refusal("warc", RefusedInput("empty_file", detail), path, None)
 
     def _warc_capture(self, path: str, capture: WarcCapture) -> Output:

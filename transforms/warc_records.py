@@ -11,7 +11,10 @@ captures: `warcinfo` (about the file), `request` (what the crawler sent),
 `metadata`, `revisit` (the crawler's note that a page was unchanged, without
 its content) and `conversion`/`continuation`. Those are not input records,
 as blank lines are not in a JSONL file; they are counted in the metric
-`read.warc.protocol_records`. Every `response` and `resource` record is an
+`read.warc.protocol_records`. (A Common Crawl WET file is all `conversion`
+records: the text of whole pages, menus and footers included, which no
+extractor can take apart any more; its `empty_file` dead letter says to read
+the WARC it was made from.) Every `response` and `resource` record is an
 input record and becomes one article or one dead letter:
 
 - an HTML capture (`text/html` or `application/xhtml+xml` by its HTTP or WARC
@@ -81,6 +84,7 @@ class WarcBroken:
 @dataclass
 class WarcTally:
     protocol_records: int = 0
+    conversions: int = 0  # of them, `conversion` records (a WET file's page text)
 
 
 def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] = None) -> Iterator[Union[WarcCapture, WarcBroken]]:
@@ -111,6 +115,7 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
             if record.rec_type not in CAPTURE_TYPES:
                 offset = records.get_record_offset()
                 tally.protocol_records += 1
+                tally.conversions += record.rec_type == "conversion"
                 continue
             capture = _capture(record, max_bytes)
             # Asked after the body is read: warcio finds the offset by reading to the record's end.
