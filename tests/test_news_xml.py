@@ -214,6 +214,51 @@ def test_a_newsml_1_item_without_a_provider_is_credited_to_its_sender_and_withou
     assert isinstance(refused, RefusedInput) and refused.reason == "missing_text"
 
 
+# Shaped like a Reuters Corpus (RCV1) file: ISO-8859-1, a slugged title, metadata codes and
+# Dublin Core elements.
+RCV1_ITEM = """<?xml version="1.0" encoding="iso-8859-1" ?>
+<newsitem itemid="2286" id="root" date="1996-08-20" xml:lang="en">
+<title>MEXICO: Recovery excitement brings Mexican markets to life.</title>
+<headline>Recovery excitement brings Mexican markets to life.</headline>
+<byline>A Correspondent</byline>
+<dateline>MEXICO CITY 1996-08-20</dateline>
+<text>
+<p>Emerging evidence that Mexico's economy was back on the recovery track sent markets into a buzz.</p>
+<p>The peso firmed against the dollar, traders said.</p>
+</text>
+<copyright>(c) Reuters Limited 1996</copyright>
+<metadata>
+<codes class="bip:countries:1.0"><code code="MEX"><editdetail attribution="Coding Group" action="confirmed" date="1996-08-20"/></code></codes>
+<dc element="dc.date.created" value="1996-08-20"/>
+<dc element="dc.publisher" value="Reuters Holdings Plc"/>
+<dc element="dc.date.published" value="1996-08-20"/>
+<dc element="dc.source" value="Reuters"/>
+<dc element="dc.creator.location" value="MEXICO CITY"/>
+</metadata>
+</newsitem>
+""".encode("iso-8859-1")
+
+
+def test_a_reuters_corpus_item_reads_its_headline_paragraphs_date_and_source():
+    (record,) = parse_news_xml(RCV1_ITEM, WINDOW)
+    assert record == ParsedRecord(
+        text=(
+            "Emerging evidence that Mexico's economy was back on the recovery track sent markets into a buzz.\n\n"
+            "The peso firmed against the dollar, traders said."
+        ),
+        title="Recovery excitement brings Mexican markets to life.",
+        url=None,
+        outlet="Reuters",
+        published_at=dt.datetime(1996, 8, 20, tzinfo=UTC),
+        date_source="record",
+        language="en",
+        record_id="2286",
+    )
+    with pytest.raises(RefusedInput) as refused:  # one story per file: the file is the record refused
+        list(parse_news_xml(b'<newsitem itemid="9"><headline>Only a head</headline><text/></newsitem>', WINDOW))
+    assert refused.value.reason == "missing_text" and "item 9" in refused.value.detail
+
+
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
@@ -261,6 +306,7 @@ def test_iptc_dates_in_either_iso_form(value, expected):
         ('<?xml version="1.0"?>\n<g2:newsItem xmlns:g2="http://iptc.org/std/nar/2006-10-01/">', "", "newsml"),
         (NEWSML_1.decode(), "wire.xml", "newsml"),
         ('\n<NewsML Version="1.2">\n   <Catalog Href="x"/>', "", "newsml"),
+        (RCV1_ITEM.decode("iso-8859-1"), "2286newsML.xml", "rcv1"),
     ],
 )
 def test_iptc_documents_are_sniffed_by_their_root(head, name, expected):
@@ -272,6 +318,7 @@ def test_a_wire_desks_folder_is_read_with_every_item_counted(tmp_path):
     (tmp_path / "message.xml").write_bytes(MESSAGE)
     (tmp_path / "broken.nitf").write_bytes(b"<nitf><body>")
     (tmp_path / "old_wire.xml").write_bytes(NEWSML_1)
+    (tmp_path / "2286newsML.xml").write_bytes(RCV1_ITEM)
 
     def row(article):
         return (ref_name(article.source_ref), article.source_kind, article.outlet, article.title)
@@ -285,6 +332,7 @@ def test_a_wire_desks_folder_is_read_with_every_item_counted(tmp_path):
                 ("message.xml[0]", "newsml", "Example Wire", "Ministers meet in Kuala Lumpur"),
                 ("message.xml[2]", "newsml", "Example Wire Briefs", None),
                 ("old_wire.xml[0]", "newsml", "Example Wire", "Flood warnings lifted along the river"),
+                ("2286newsML.xml", "rcv1", "Reuters", "Recovery excitement brings Mexican markets to life."),
             ],
         ),
         keyed(
@@ -296,7 +344,7 @@ def test_a_wire_desks_folder_is_read_with_every_item_counted(tmp_path):
             ],
         ),
     )
-    assert records == 7
+    assert records == 8
 
 
 def test_a_newsml_g2_package_refers_to_stories_and_is_refused_saying_so(tmp_path):

@@ -14,7 +14,8 @@ record: `transforms.feed_items.record_from_entry`), `.nitf` -> nitf, `.warc`/`.a
 Anything else (`.xml` too) is sniffed from its first bytes: an `rss`, `feed`,
 `RDF` or `channel` root element, after any XML declaration, comments and
 DOCTYPE -> feed; a `nitf` root -> nitf and a `newsItem`, `newsMessage` (NewsML-G2)
-or `NewsML` (NewsML 1.x) root -> newsml (IPTC wire formats: `transforms.news_xml`); after an XML declaration, an `html` root -> html and any
+or `NewsML` (NewsML 1.x) root -> newsml (IPTC wire formats: `transforms.news_xml`), a
+`newsitem` root (the Reuters Corpus, RCV1/RCV2) -> rcv1; after an XML declaration, an `html` root -> html and any
 other -> xml; a leading `<` followed by an HTML tag -> html; a `.xml` name
 that is none of these -> xml. xml is refused (`unsupported_format`: a
 sitemap or an OPML list is not an article, and its markup is not text). A
@@ -144,7 +145,7 @@ FORMAT_BY_EXTENSION = {
     ".nitf": "nitf",
 }
 # IPTC wire formats by the local name of their root element (transforms/news_xml.py reads them).
-NEWS_XML_FORMATS = {"nitf": "nitf", "newsItem": "newsml", "newsMessage": "newsml", "NewsML": "newsml"}
+NEWS_XML_FORMATS = {"nitf": "nitf", "newsItem": "newsml", "newsMessage": "newsml", "NewsML": "newsml", "newsitem": "rcv1"}
 COMPRESSION_SUFFIX = ".gz"
 DATELINE_LINES = 3
 EPOCH_MILLISECONDS_ABOVE = 10**11

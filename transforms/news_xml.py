@@ -8,7 +8,13 @@ wires such as Business Wire) use NewsML 1.x, a `NewsML` document of
 `NewsItem`s whose nested `NewsComponent`s each have a `Role` (the story body,
 its headline, a caption, a contact block, a logo) and carry `ContentItem`s
 (NITF, XHTML or plain text in `DataContent`, or a link to a photo or video).
-A wire desk's dump folder holds such files.
+A wire desk's dump folder holds such files. The Reuters Corpus (RCV1, and
+the multilingual RCV2), the research collection of Reuters stories from
+1996-97, keeps each story as one `newsitem` file in a NewsML-like format of its
+own: text from the paragraphs of `text`, title from `headline` (its `title`
+repeats it behind a slug, "MEXICO: ..."), date from `@date` (else
+`dc.date.published`), outlet from `dc.source` (else `dc.publisher`), id from
+`@itemid`, language from `@xml:lang` (`source_kind = rcv1`).
 
 Field mapping (elements matched by local name, so NITF 3.x with or without its
 2006 namespace and NewsML-G2 in any version read alike):
@@ -64,6 +70,7 @@ _BLOCKS = ("p", "li", "blockquote", "hl2", "pre")
 # Containers whose paragraphs are not the story: a photo's caption, a note at the end.
 _NOT_STORY = frozenset({"media", "media-caption", "body.end", "table"})
 NEWSML_1_ROOT = "NewsML"
+RCV1_ROOT = "newsitem"  # the Reuters Corpus (RCV1, RCV2): one story per file
 # NewsML 1.x components by Role: the story, and what is not the story (compared in lower case).
 _STORY_ROLES = frozenset({"main", "body", "main text", "text"})
 _NOT_STORY_ROLES = frozenset(
@@ -99,6 +106,9 @@ def parse_news_xml(
         return
     if _local(root) == NEWSML_1_ROOT:
         yield from _newsml_1_records(root, text_date_window)
+        return
+    if _local(root) == RCV1_ROOT:
+        yield _rcv1_record(root, text_date_window)
         return
     items = [root] if _local(root) == "newsItem" else list(_descendants(root, "newsItem"))
     if not items:
@@ -275,6 +285,26 @@ def _content_text(content: etree._Element) -> str:
     if len(data):
         return _paragraphs(data)
     return "\n\n".join(line for line in (_clean(part) for part in (data.text or "").split("\n\n")) if line)
+
+
+# --- Reuters Corpus (RCV1, RCV2) ------------------------------------------------
+
+
+def _rcv1_record(item: etree._Element, text_date_window: int) -> ParsedRecord:
+    text = _paragraphs(_first(item, "text")) if _first(item, "text") is not None else ""
+    if not text:
+        raise RefusedInput("missing_text", f"Reuters item {item.get('itemid') or '?'} has no text")
+    published = {element.get("element"): element.get("value") for element in _descendants(item, "dc")}
+    return ParsedRecord(
+        text=text,
+        # <title> repeats the headline behind a country or topic slug ("MEXICO: ...").
+        title=_text_of(_first(item, "headline")) or _text_of(_first(item, "title")),
+        url=None,
+        outlet=published.get("dc.source") or published.get("dc.publisher"),
+        **_dated([item.get("date"), published.get("dc.date.published")], text, text_date_window),
+        language=normalise_language(_xml_lang(item)),
+        record_id=item.get("itemid"),
+    )
 
 
 # --- shared ------------------------------------------------------------------

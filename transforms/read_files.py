@@ -369,7 +369,7 @@ class ParseDumpFileFn(beam.DoFn):
             yield from self._json_document(path, decoded.text)
         elif file_format == "feed":
             yield from self._feed_document(path, data, decoded.text)
-        elif file_format in ("nitf", "newsml"):
+        elif file_format in ("nitf", "newsml", "rcv1"):
             yield from self._news_xml_document(file_format, path, data, decoded.text)
         elif file_format == "xml":
             root = xml_root_name(decoded.text)
