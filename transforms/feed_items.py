@@ -93,7 +93,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Optional, Union
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from transforms.decoding import RefusedInput
 from transforms.dump_parsing import (
@@ -465,7 +465,7 @@ def parse_feed(
     base = url
     if content_location:
         candidate = urljoin(url, content_location.strip())
-        if urlsplit(candidate).scheme.lower() in ("http", "https"):
+        if is_web_url(candidate):
             base = candidate
     # With no Content-Type the document speaks for itself (XML declaration,
     # BOM), as it does for feedparser's own file input. A feed read from a
