@@ -146,7 +146,8 @@ FORMAT_BY_EXTENSION = {
 }
 # IPTC wire formats by the local name of their root element (transforms/news_xml.py reads them).
 NEWS_XML_FORMATS = {"nitf": "nitf", "newsItem": "newsml", "newsMessage": "newsml", "NewsML": "newsml", "newsitem": "rcv1"}
-COMPRESSION_SUFFIX = ".gz"
+# A file's compression by its name's last suffix (`decoding.decompressing_reader` reads them).
+COMPRESSION_SUFFIXES = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd"}
 DATELINE_LINES = 3
 EPOCH_MILLISECONDS_ABOVE = 10**11
 
@@ -228,11 +229,13 @@ class ParsedRecord:
 # --- file names and formats -------------------------------------------------
 
 
-def split_compression(path: str) -> tuple[str, bool]:
-    """(path without a trailing `.gz`, whether it had one)."""
-    if path.lower().endswith(COMPRESSION_SUFFIX):
-        return path[: -len(COMPRESSION_SUFFIX)], True
-    return path, False
+def split_compression(path: str) -> tuple[str, Optional[str]]:
+    """(path without a trailing `.gz`/`.bz2`/`.xz`/`.zst`, the compression it names or None)."""
+    lowered = path.lower()
+    for suffix, codec in COMPRESSION_SUFFIXES.items():
+        if lowered.endswith(suffix):
+            return path[: -len(suffix)], codec
+    return path, None
 
 
 def file_name(path: str) -> str:

@@ -52,8 +52,11 @@ reasons, and `malformed_warc`, `empty_file` for the archive (WARC, ARC:
 `transforms.warc_records`).
 
 Compression: a file is gunzipped when its name ends in `.gz` or its bytes
-start with the gzip magic number; its format comes from the name without
-`.gz`. A `.gz` name over bytes that are not gzip is `corrupt_gzip`.
+start with the gzip magic number, and decompressed when its name ends in
+`.zst`, `.bz2` or `.xz` (`decoding.decompressing_reader`); its format comes
+from the name without that suffix. A `.gz` name over bytes that are not gzip
+is `corrupt_gzip`, the others `corrupt_compression`, as is data that stops
+in the middle (zstd too, whose own reader would stop quietly).
 
 Sizes: plain-text, HTML, `.json`, feed and unknown-extension files are read whole and
 limited to `max_file_bytes` (after decompression). JSONL files are streamed
@@ -104,11 +107,13 @@ import gzip
 import io
 import itertools
 import json
+import lzma
 import re
 import zlib
 from typing import IO, Callable, Iterable, Iterator, NamedTuple, Optional, Union
 
 import apache_beam as beam
+import zstandard
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.metrics import Metrics
@@ -116,15 +121,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from transforms.dead_letters import DEAD_LETTER_TAG, METRICS_NAMESPACE, dead_letter_output
 from transforms.decoding import (
+    COMPRESSION_MAGIC,
+    DECOMPRESSION_ERRORS,
     GZIP_MAGIC,
     SNIFF_BYTES,
     Decoded,
     LineDecoder,
     RefusedInput,
     binary_signature,
+    corrupt_compression,
     decode_bytes,
-    gunzip,
-    is_gzip,
+    decompress,
+    decompressing_reader,
     line_decoder_for,
 )
 from transforms.dump_parsing import (
@@ -160,7 +168,7 @@ from transforms.schema import DEAD_LETTER_RAW_CHARS, Article, DeadLetter, make_a
 UTC = dt.timezone.utc
 STEP = "read"
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*\?>")
-_STREAM_ERRORS = (OSError, EOFError, zlib.error)
+_STREAM_ERRORS = DECOMPRESSION_ERRORS
 
 Output = Union[Article, beam.pvalue.TaggedOutput]
 # Where a row's text came from, by the kind of record (the rest: "file").
@@ -230,21 +238,29 @@ class _LongLine(NamedTuple):
     size: int
 
 
-def _stream_error(error: BaseException) -> RefusedInput:
-    if isinstance(error, (gzip.BadGzipFile, EOFError, zlib.error)):
-        return RefusedInput("corrupt_gzip", f"gzip data does not decompress: {error}")
+def _stream_error(error: BaseException, codec: Optional[str] = "gzip") -> RefusedInput:
+    if isinstance(error, (gzip.BadGzipFile, EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError)) or (
+        codec not in (None, "gzip") and isinstance(error, OSError)  # bz2 reports bad data as OSError
+    ):
+        return corrupt_compression(codec or "gzip", error)
     return RefusedInput("unreadable_file", f"cannot read the file: {error}")
+
+
+def _compression_of(path: str, head: bytes) -> Optional[str]:
+    """The compression a file's name says, else gzip when its bytes open with gzip's magic."""
+    return split_compression(path)[1] or ("gzip" if head[: len(GZIP_MAGIC)] == GZIP_MAGIC else None)
 
 
 @contextlib.contextmanager
 def _open_decompressed(readable_file: fileio.ReadableFile) -> Iterator[IO[bytes]]:
-    """The file as a byte stream, gunzipped when named .gz or starting with the gzip magic."""
+    """The file as a byte stream, decompressed as its name says (or gunzipped when it opens with gzip's magic)."""
     with readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED) as raw:
         magic = raw.read(len(GZIP_MAGIC))
         raw.seek(0)
-        if split_compression(readable_file.metadata.path)[1] or magic == GZIP_MAGIC:
-            with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-                yield unzipped
+        codec = _compression_of(readable_file.metadata.path, magic)
+        if codec:
+            with decompressing_reader(raw, codec) as decompressed:
+                yield decompressed
         else:
             yield raw
 
@@ -400,11 +416,15 @@ class ParseDumpFileFn(beam.DoFn):
                 data = stream.read(limit + 1)
         except OSError as error:
             raise _FileRefused("unreadable_file", f"cannot read the file: {error}") from error
-        if split_compression(path)[1] and not is_gzip(data):
-            raise _FileRefused("corrupt_gzip", "named .gz but does not start with the gzip magic number", data)
-        if is_gzip(data):
+        named = split_compression(path)[1]
+        if named and not data.startswith(COMPRESSION_MAGIC[named]):
+            reason = "corrupt_gzip" if named == "gzip" else "corrupt_compression"
+            suffix = path.rsplit(".", 1)[-1]
+            raise _FileRefused(reason, f"named .{suffix} but does not start with the {named} magic number", data)
+        codec = _compression_of(path, data)
+        if codec:
             try:
-                return gunzip(data, limit)
+                return decompress(data, codec, limit)
             except RefusedInput as refused:
                 raise _FileRefused(refused.reason, refused.detail, data, len(data)) from refused
         if len(data) > limit:
@@ -450,12 +470,19 @@ class ParseDumpFileFn(beam.DoFn):
         path = readable_file.metadata.path
         tally = WarcTally()
         captures = 0
+        # warcio reads gzip itself, member by member (so offsets are those of the stored file);
+        # other compressions are undone first, and offsets are then into the uncompressed archive.
+        codec = split_compression(path)[1]
         try:
-            stream = readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED)
+            stream = (
+                readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED)
+                if codec in (None, "gzip")
+                else _open_decompressed(readable_file)
+            )
         except OSError as error:
             yield self._refusal("file", RefusedInput("unreadable_file", f"cannot read the file: {error}"), path, None)
             return
-        with stream:
+        with stream as stream:
             for capture in warc_captures(stream, self._config.max_file_bytes, tally):
                 if isinstance(capture, WarcBroken):
                     yield self._refusal("warc", capture.refused, f"{path}@{capture.offset}", None)
@@ -531,7 +558,8 @@ class ParseDumpFileFn(beam.DoFn):
         except _STREAM_ERRORS as error:
             # Nothing of it could be read as text: the dead letter keeps the file's own first bytes.
             raw, size = _raw_head(readable_file), readable_file.metadata.size_in_bytes
-            yield self._refusal("file", _stream_error(error), path, raw, size if raw is not None else None)
+            codec = _compression_of(path, raw or b"")
+            yield self._refusal("file", _stream_error(error, codec), path, raw, size if raw is not None else None)
             return
         binary = binary_signature(head)
         if binary:
@@ -543,7 +571,7 @@ class ParseDumpFileFn(beam.DoFn):
             try:
                 stream = cleanup.enter_context(_open_decompressed(readable_file))
             except _STREAM_ERRORS as error:
-                yield self._refusal("file", _stream_error(error), path, None)
+                yield self._refusal("file", _stream_error(error, _compression_of(path, _raw_head(readable_file) or b"")), path, None)
                 return
             lines = (
                 _wide_lines(stream, decoder.stream_encoding, limit)
@@ -576,7 +604,7 @@ class ParseDumpFileFn(beam.DoFn):
                 else:
                     blank += 1
         except _STREAM_ERRORS as error:
-            broken = _stream_error(error)
+            broken = _stream_error(error, split_compression(path)[1] or "gzip")
             refused = RefusedInput(broken.reason, f"{broken.detail}; line {last_line + 1} and after not read")
             yield self._refusal("jsonl", refused, f"{path}:{last_line + 1}", None)
             return
