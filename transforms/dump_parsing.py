@@ -133,6 +133,10 @@ FORMAT_BY_EXTENSION = {
     ".jsonl": "jsonl",
     ".warc": "warc",
     ".arc": "warc",
+    # Archives of dump files: each member is read as the file it would be unpacked.
+    ".zip": "zip",
+    ".tar": "tar",
+    ".tgz": "tar",
     # Common Crawl's derived WARCs (WET text, WAT metadata): read as archives, so that they
     # are refused saying so rather than read whole as text.
     ".wet": "warc",
@@ -146,6 +150,7 @@ FORMAT_BY_EXTENSION = {
 }
 # IPTC wire formats by the local name of their root element (transforms/news_xml.py reads them).
 NEWS_XML_FORMATS = {"nitf": "nitf", "newsItem": "newsml", "newsMessage": "newsml", "NewsML": "newsml", "newsitem": "rcv1"}
+ARCHIVE_FORMATS = ("zip", "tar")
 # A file's compression by its name's last suffix (`decoding.decompressing_reader` reads them).
 COMPRESSION_SUFFIXES = {".gz": "gzip", ".bz2": "bzip2", ".xz": "xz", ".zst": "zstd"}
 DATELINE_LINES = 3
@@ -249,10 +254,14 @@ def dump_name(path: str) -> str:
 
 
 def folder_name(path: str) -> Optional[str]:
-    """Name of the folder holding the file (the bucket for gs://bucket/x.txt)."""
+    """Name of the folder holding the file (the bucket for gs://bucket/x.txt; for a member at the
+    top of an archive, `reuters.zip!/x.xml`, the archive's name, `reuters`)."""
     parts = [p for p in re.split(r"[/\\]", path) if p]
     if len(parts) < 2 or parts[-2].endswith(":"):
         return None
+    if parts[-2].endswith("!"):
+        archive = split_compression(parts[-2][:-1])[0]
+        return re.sub(r"\.(zip|tar|tgz)$", "", archive, flags=re.IGNORECASE) or None
     return parts[-2]
 
 

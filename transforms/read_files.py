@@ -23,6 +23,10 @@ the metric `newsbeam/records_read`. A record is
   poller's rule: the items are kept and the flaw is said);
 - one news item, for an IPTC NewsML-G2 file (a `newsMessage` carries
   several; `transforms.news_xml`) or NewsML 1.x file, and one file for a NITF document;
+- for a zip or tar archive, the records of each regular member, read as the
+  file it would be unpacked (`path!/member`); `corrupt_archive` for an archive
+  that cannot be read on, `empty_file` for one with no file, and
+  `unsupported_format` for an archive or WARC inside it;
 - one capture (`response` or `resource` record) of a WARC or ARC file; the
   crawler's own records (`warcinfo`, `request`, `metadata`, `revisit`) are not
   records, as blank lines are not, and count in `read.warc.protocol_records`;
@@ -109,6 +113,8 @@ import itertools
 import json
 import lzma
 import re
+import tarfile
+import zipfile
 import zlib
 from typing import IO, Callable, Iterable, Iterator, NamedTuple, Optional, Union
 
@@ -136,6 +142,7 @@ from transforms.decoding import (
     line_decoder_for,
 )
 from transforms.dump_parsing import (
+    ARCHIVE_FORMATS,
     ParsedRecord,
     dump_name,
     extract_html_article,
@@ -236,6 +243,38 @@ class _LongLine(NamedTuple):
 
     head: Union[bytes, str]
     size: int
+
+
+class ArchiveMember(NamedTuple):
+    name: str
+    size: int
+    read: Callable[[int], bytes]  # up to that many bytes of the member's content
+
+
+# What zipfile and tarfile raise on archives they cannot read on.
+ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, tarfile.TarError, EOFError, zlib.error, NotImplementedError, RuntimeError)
+
+
+def archive_members_of_zip(archive: zipfile.ZipFile) -> Iterator[ArchiveMember]:
+    """The regular files of a zip, in its order (folders skipped)."""
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+
+        def read(limit: int, info: zipfile.ZipInfo = info) -> bytes:
+            with archive.open(info) as member:
+                return member.read(limit)
+
+        yield ArchiveMember(info.filename, info.file_size, read)
+
+
+def archive_members_of_tar(archive: tarfile.TarFile) -> Iterator[ArchiveMember]:
+    """The regular files of a tar, streamed in its order (folders, links and devices skipped)."""
+    for info in archive:
+        if not info.isfile():
+            continue
+        content = archive.extractfile(info)
+        yield ArchiveMember(info.name, info.size, lambda limit, content=content: content.read(limit) if content else b"")
 
 
 def _stream_error(error: BaseException, codec: Optional[str] = "gzip") -> RefusedInput:
@@ -363,11 +402,21 @@ class ParseDumpFileFn(beam.DoFn):
         if file_format == "warc":
             yield from self._stream_warc(readable_file)
             return
+        if file_format in ARCHIVE_FORMATS:
+            yield from self._archive_members(readable_file, file_format)
+            return
         try:
             data = self._read_whole(readable_file)
         except _FileRefused as refused:
             yield self._refusal("file", refused, path, refused.raw, refused.raw_size)
             return
+        yield from self._whole_file_records(path, data, file_format)
+
+    def _whole_file_records(
+        self, path: str, data: bytes, file_format: Optional[str], spread_pages: bool = False
+    ) -> Iterator[Output]:
+        """The records of a file read whole (`data`, decompressed): one, or one per item or line.
+        `spread_pages`: an HTML page goes to extraction on another worker (archive members)."""
         try:
             decoded = decode_bytes(data, honour_declaration=file_format != "text")
         except RefusedInput as refused:
@@ -379,6 +428,8 @@ class ParseDumpFileFn(beam.DoFn):
         if file_format == "text":
             window = self._config.text_date_window
             yield self._one_record("text", path, decoded.text, lambda: parse_plain_text(decoded.text, window))
+        elif file_format == "html" and spread_pages:
+            yield self._page_to_spread("html", path, path, "", decoded.text)
         elif file_format == "html":
             yield self._one_record("html", path, decoded.text, lambda: self._extract_html(decoded.text))
         elif file_format == "json":
@@ -465,6 +516,51 @@ class ParseDumpFileFn(beam.DoFn):
 
     # --- JSON -------------------------------------------------------------
 
+    def _archive_members(self, readable_file: fileio.ReadableFile, kind: str) -> Iterator[Output]:
+        """A zip or tar file: each regular member read as the file it would be unpacked (`path!/member`)."""
+        path = readable_file.metadata.path
+        members = 0
+        try:
+            with contextlib.ExitStack() as cleanup:
+                if kind == "zip":
+                    stream = cleanup.enter_context(readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED))
+                    listing = archive_members_of_zip(cleanup.enter_context(zipfile.ZipFile(stream)))
+                else:
+                    stream = cleanup.enter_context(_open_decompressed(readable_file))
+                    listing = archive_members_of_tar(cleanup.enter_context(tarfile.open(fileobj=stream, mode="r|")))
+                for member in listing:
+                    members += 1
+                    yield from self._archive_member(path, member)
+        except ARCHIVE_ERRORS as error:
+            where = f" after {members} members" if members else ""
+            refused = RefusedInput("corrupt_archive", f"the {kind} archive cannot be read{where}: {error}")
+            yield self._refusal("file", refused, path, _raw_head(readable_file) if not members else None)
+            return
+        if not members:
+            yield self._refusal("file", RefusedInput("empty_file", f"a {kind} archive with no file in it"), path, None)
+
+    def _archive_member(self, archive_path: str, member: ArchiveMember) -> Iterator[Output]:
+        path = f"{archive_path}!/{member.name}"
+        file_format = format_from_extension(member.name)
+        if file_format in ARCHIVE_FORMATS or file_format == "warc":
+            detail = f"a {file_format} file inside an archive: unpack the archive and read it from there"
+            yield self._refusal("file", RefusedInput("unsupported_format", detail), path, None)
+            return
+        limit = self._config.max_file_bytes
+        data = member.read(limit + 1)
+        if len(data) > limit:
+            detail = f"{member.size} bytes, over the limit of {limit} bytes (max_file_bytes)"
+            yield self._refusal("file", RefusedInput("file_too_large", detail), path, data[:SNIFF_BYTES], member.size)
+            return
+        codec = _compression_of(member.name, data)
+        if codec:
+            try:
+                data = decompress(data, codec, limit)
+            except RefusedInput as refused:
+                yield self._refusal("file", refused, path, data)
+                return
+        yield from self._whole_file_records(path, data, file_format, spread_pages=True)
+
     def _stream_warc(self, readable_file: fileio.ReadableFile) -> Iterator[Output]:
         """A WARC or ARC file, streamed capture by capture (`transforms.warc_records`)."""
         path = readable_file.metadata.path
@@ -490,11 +586,12 @@ class ParseDumpFileFn(beam.DoFn):
                     break
                 captures += 1
                 if capture.refused is not None:
-                    yield self._warc_capture(path, capture)
+                    yield self._warc_refusal(path, capture)
                 else:
-                    # Extraction is the slow part, and one archive holds thousands of pages:
-                    # they are spread over the workers (ReadFileDumps) instead of extracted here.
-                    yield beam.pvalue.TaggedOutput(CAPTURED_PAGE_TAG, CapturedPage(path, capture, self._file_ingested_at))
+                    yield self._page_to_spread(
+                        "warc", path, f"{path}@{capture.offset}", f"@{capture.offset}", capture.body,
+                        capture.content_type, capture.url, capture.captured_at,
+                    )
         self._warc_protocol_records.inc(tally.protocol_records)
         if not captures:
             detail = f"an archive with no response or resource record ({tally.protocol_records} protocol records)"
@@ -505,20 +602,36 @@ class ParseDumpFileFn(beam.DoFn):
                 )
             yield self._refusal("warc", RefusedInput("empty_file", detail), path, None)
 
-    def _warc_capture(self, path: str, capture: WarcCapture) -> Output:
-        source_ref = f"{path}@{capture.offset}"
-        if capture.refused is not None:
-            raw = capture.header_text + capture.body.decode("utf-8", errors="replace")
-            return self._refusal("warc", capture.refused, source_ref, raw)
-        html = decode_page(capture.body, capture.content_type)
+    def _warc_refusal(self, path: str, capture: WarcCapture) -> Output:
+        raw = capture.header_text + capture.body.decode("utf-8", errors="replace")
+        return self._refusal("warc", capture.refused, f"{path}@{capture.offset}", raw)
+
+    def _page_to_spread(
+        self,
+        kind: str,
+        path: str,
+        source_ref: str,
+        position: str,
+        body: Union[str, bytes],
+        content_type: str = "",
+        url: Optional[str] = None,
+        captured_at: Optional[dt.datetime] = None,
+    ) -> beam.pvalue.TaggedOutput:
+        # Extraction is the slow part, and one archive holds thousands of pages: they are
+        # spread over the workers (ReadFileDumps) instead of extracted where the file was opened.
+        page = CapturedPage(kind, path, source_ref, position, body, content_type, url, captured_at, self._file_ingested_at)
+        return beam.pvalue.TaggedOutput(CAPTURED_PAGE_TAG, page)
+
+    def _extracted_page(self, page: "CapturedPage") -> Output:
+        html = decode_page(page.body, page.content_type) if isinstance(page.body, bytes) else page.body
         try:
-            record = self._extract_html(html, capture.url)
+            record = self._extract_html(html, page.url)
         except RefusedInput as refused:
             raw = html if isinstance(html, str) else html.decode("utf-8", errors="replace")
-            return self._refusal("warc", refused, source_ref, raw)
-        if record.published_at is None and record.date_source != "invalid_record_date" and capture.captured_at:
-            record = dataclasses.replace(record, published_at=capture.captured_at, date_source="fetch_time")
-        return self._article("warc", path, source_ref, record, identity_position=f"@{capture.offset}")
+            return self._refusal(page.kind, refused, page.source_ref, raw)
+        if record.published_at is None and record.date_source != "invalid_record_date" and page.captured_at:
+            record = dataclasses.replace(record, published_at=page.captured_at, date_source="fetch_time")
+        return self._article(page.kind, page.path, page.source_ref, record, identity_position=page.position)
 
     def _json_document(self, path: str, text: str) -> Iterator[Output]:
         """A `.json` file: one object, an array of objects, or JSONL under a .json name."""
@@ -766,10 +879,17 @@ def _one_match(path_and_matches: tuple[str, Iterable[FileMetadata]]) -> FileMeta
 
 
 class CapturedPage(NamedTuple):
-    """A web-archive capture on its way to extraction, with what its Article needs."""
+    """A page of an archive (a WARC capture, an HTML member of a zip or tar) on its way to
+    extraction, with what its Article needs."""
 
+    kind: str  # source_kind: "warc" or "html"
     path: str
-    capture: WarcCapture
+    source_ref: str
+    position: str  # identity position within the file, for make_article_id
+    body: Union[str, bytes]
+    content_type: str
+    url: Optional[str]
+    captured_at: Optional[dt.datetime]
     ingested_at: dt.datetime
 
 
@@ -779,7 +899,7 @@ class ExtractCapturedPageFn(ParseDumpFileFn):
     def process(self, page: CapturedPage) -> Iterator[Output]:  # type: ignore[override]
         self._file_ingested_at = page.ingested_at
         self._records_read.inc()
-        yield self._warc_capture(page.path, page.capture)
+        yield self._extracted_page(page)
 
 
 class ReadFileDumps(beam.PTransform):
