@@ -27,13 +27,19 @@ fields are ignored):
 
 | field | aliases |
 | --- | --- |
-| text (required) | `text`, `body`, `content`, `article_body`, `articleBody`, `maintext`, `body_text` |
+| text (required) | `text`, `body`, `content` (NewsAPI's `[+N chars]` cut marker removed), `article_body`, `articleBody`, `maintext`, `body_text`; else `description`, `summary` |
 | title | `title`, `headline` |
 | url | `url`, `link`, else `source` when it is an http(s) URL |
 | outlet | `outlet`, `publisher`, `source`, `site`, `sitename`, `source-hostname`, `publication` (a `{"name": ...}` object too; not a value that is a URL); else the host name in `source_domain`, `domain` or `hostname`, else the URL's (`www.` dropped), as for an HTML page |
-| published | `published`, `published_at`, `date`, `pubDate`, `datePublished`, `date_publish`, `publishing_date`, `publish_date`, `versioncreated`, `firstcreated` |
+| published | `published`, `published_at`, `date`, `pubDate`, `datePublished`, `date_publish`, `publishing_date`, `publish_date`, `publishedAt`, `versioncreated`, `firstcreated` |
 | language | `language`, `lang` (primary subtag kept: "en-US" -> "en") |
 | id | `article_id`, `id`, `doc_id`, `guid`, `uri` (string or integer) |
+
+Wrappers (`search_hit_source`, `document_records`): an Elasticsearch/OpenSearch
+hit is its `_source` (its `_id` the id when the document has none), an AP-style
+`{"meta", "item"}` its `item`; a `.json` document that is an API answer or a
+search response gives the records of its first ENVELOPE_FIELDS list. A record
+with text of its own is never unwrapped.
 
 Publication date (`published_at`, UTC) and its evidence (`date_source`), first
 rule that applies:
@@ -112,6 +118,8 @@ UTC = dt.timezone.utc
 # the Hugging Face cc_news and "All the News" sets (domain, publication) and Fundus's date
 # (publishing_date; its body is a structure, not a text, so a Fundus record needs a `text`).
 TEXT_FIELDS = ("text", "body", "content", "article_body", "articleBody", "maintext", "body_text")
+# A summary stands in for a record with no body, as a feed item's does (NewsAPI with no content).
+SUMMARY_FIELDS = ("description", "summary")
 TITLE_FIELDS = ("title", "headline")
 URL_FIELDS = ("url", "link")
 URL_ONLY_WHEN_A_LINK_FIELDS = ("source",)  # a URL in trafilatura's output, an outlet's name elsewhere
@@ -119,8 +127,12 @@ OUTLET_FIELDS = ("outlet", "publisher", "source", "site", "sitename", "source-ho
 OUTLET_HOST_FIELDS = ("source_domain", "domain", "hostname")  # a host name: named as a URL's host is
 DATE_FIELDS = (
     "published", "published_at", "date", "pubDate", "datePublished",
-    "date_publish", "publishing_date", "publish_date", "versioncreated", "firstcreated",
+    "date_publish", "publishing_date", "publish_date", "publishedAt", "versioncreated", "firstcreated",
 )
+# Where API and search-engine exports keep the records of one JSON document (`document_records`).
+ENVELOPE_FIELDS = ("articles", "items", "data", "results", "entries", "documents", "docs", "stories", "records")
+# NewsAPI cuts `content` at about 200 characters and says how much is left: not the article's words.
+_TRUNCATION_MARKER = re.compile(r"\s*(?:\u2026|\.\.\.)?\s*\[\+\d+ chars\]\s*$")
 LANGUAGE_FIELDS = ("language", "lang")
 ID_FIELDS = ("article_id", "id", "doc_id", "guid", "uri")
 
@@ -494,20 +506,62 @@ def parse_record_date(value: Any) -> dt.datetime:
     return parsed.astimezone(UTC)
 
 
+def search_hit_source(record: dict) -> dict:
+    """The document a wrapper record carries, else the record as it is: an Elasticsearch or
+    OpenSearch hit (a search response's, or an elasticdump line) as its `_source`, with the
+    hit's `_id` as id when the document has none; an AP-style `{"meta": ..., "item": {...}}`
+    as its `item`."""
+    if any(record.get(name) for name in TEXT_FIELDS):
+        return record
+    source = record.get("_source")
+    if isinstance(source, dict):
+        if "_id" in record and not any(name in source for name in ID_FIELDS):
+            return {**source, "id": record["_id"]}
+        return source
+    item = record.get("item")
+    if isinstance(item, dict) and len(record) <= 3:  # item, and at most meta and a link or two
+        return item
+    return record
+
+
+def document_records(document: Any) -> Optional[tuple[str, list]]:
+    """The records of a JSON document that wraps them (an API answer, a search response):
+    (their position prefix, the list), or None when the document is no such envelope.
+
+    `{"articles": [...]}` (NewsAPI), `{"data": {"items": [...]}}`, `{"hits": {"hits": [...]}}`
+    (Elasticsearch): the first of ENVELOPE_FIELDS holding a list of objects, one level down too.
+    An object with text of its own is a record, not an envelope.
+    """
+    if not isinstance(document, dict) or any(document.get(name) for name in TEXT_FIELDS):
+        return None
+    hits = document.get("hits")
+    if isinstance(hits, dict) and isinstance(hits.get("hits"), list):
+        return "[hits][hits]", hits["hits"]
+    for name in ENVELOPE_FIELDS:
+        value = document.get(name)
+        if isinstance(value, list) and all(isinstance(item, dict) for item in value):
+            return f"[{name}]", value
+        if isinstance(value, dict):
+            inner = document_records(value)
+            if inner is not None:
+                return f"[{name}]{inner[0]}", inner[1]
+    return None
+
+
 def parse_json_record(record: dict, text_date_window: int) -> ParsedRecord:
     """A JSON object's article fields (aliases in the module constants)."""
     text = None
-    for name in TEXT_FIELDS:
+    for name in (*TEXT_FIELDS, *SUMMARY_FIELDS):
         value = record.get(name)
         if isinstance(value, str) and value.strip():
-            text = value
+            text = _TRUNCATION_MARKER.sub("", value) if name == "content" else value
             break
-    if text is None:
-        present = [f"{name} ({_json_type(record[name])})" for name in TEXT_FIELDS if name in record]
+    if text is None or not text.strip():
+        present = [f"{name} ({_json_type(record[name])})" for name in (*TEXT_FIELDS, *SUMMARY_FIELDS) if name in record]
         detail = (
             f"text field is empty or not a string: {', '.join(present)}"
             if present
-            else f"no text field (one of {', '.join(TEXT_FIELDS)})"
+            else f"no text field (one of {', '.join((*TEXT_FIELDS, *SUMMARY_FIELDS))})"
         )
         raise RefusedInput("missing_text", detail)
 

@@ -31,7 +31,14 @@ from __future__ import annotations
 from typing import Any, Iterable, Optional
 
 from transforms.decoding import RefusedInput
-from transforms.dump_parsing import DATE_FIELDS, TEXT_FIELDS, ParsedRecord, parse_json_record, parse_record_date
+from transforms.dump_parsing import (
+    DATE_FIELDS,
+    TEXT_FIELDS,
+    ParsedRecord,
+    parse_json_record,
+    parse_record_date,
+    search_hit_source,
+)
 from transforms.feed_items import html_to_text
 
 NOT_TEXT_TYPES = frozenset({"picture", "graphic", "video", "audio"})
@@ -55,7 +62,9 @@ def is_ninjs(record: dict) -> bool:
 
 
 def parse_news_json(record: dict, text_date_window: int) -> ParsedRecord:
-    """A JSON object's article fields: ninjs read as ninjs, any other record by its plain fields."""
+    """A JSON object's article fields: ninjs read as ninjs, any other record by its plain fields
+    (a search engine's hit by its `_source`)."""
+    record = search_hit_source(record)
     if is_ninjs(record):
         record = plain_fields(record)
     return parse_json_record(record, text_date_window)

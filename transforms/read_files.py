@@ -143,6 +143,7 @@ from transforms.decoding import (
 )
 from transforms.dump_parsing import (
     ARCHIVE_FORMATS,
+    document_records,
     ParsedRecord,
     dump_name,
     extract_html_article,
@@ -168,7 +169,7 @@ from transforms.feed_items import (
     record_from_entry,
 )
 from transforms.news_xml import parse_news_xml
-from transforms.ninjs import parse_news_json
+from transforms.ninjs import is_ninjs, parse_news_json
 from transforms.warc_records import WarcBroken, WarcCapture, WarcTally, warc_captures
 from transforms.schema import DEAD_LETTER_RAW_CHARS, Article, DeadLetter, make_article_id
 
@@ -647,13 +648,18 @@ class ParseDumpFileFn(beam.DoFn):
         if is_json_feed(value):
             yield from self._feed_records(path, text, lambda: json_feed(value, url=path))
             return
+        prefix = ""
+        wrapped = document_records(value) if not (isinstance(value, dict) and is_ninjs(value)) else None
+        if wrapped is not None:
+            prefix, value = wrapped
         if not isinstance(value, list):
             yield self._json_record(path, "", value, raw=text)
             return
         if not value:
-            yield self._refusal("jsonl", RefusedInput("empty_file", "the file holds an empty JSON array"), path, text)
+            where = f"its {prefix} list" if prefix else "the file"
+            yield self._refusal("jsonl", RefusedInput("empty_file", f"{where} holds an empty JSON array"), path, text)
         for index, element in enumerate(value):
-            yield self._json_record(path, f"[{index}]", element, raw=json.dumps(element, ensure_ascii=False))
+            yield self._json_record(path, f"{prefix}[{index}]", element, raw=json.dumps(element, ensure_ascii=False))
 
     def _json_record(self, path: str, position: str, value: object, raw: str) -> Output:
         try:
