@@ -102,6 +102,9 @@ def test_api_answers_and_search_exports_are_read_with_every_record_counted(tmp_p
     (tmp_path / "none.json").write_text(json.dumps({"status": "ok", "totalResults": 0, "articles": []}), encoding="utf-8")
     dump = [SEARCH_RESPONSE["hits"]["hits"][0], {"_index": "news", "_id": "doc-3", "_source": {"content": STORY, "source": "Wire"}}]
     (tmp_path / "elasticdump.jsonl").write_text("".join(json.dumps(line) + "\n" for line in dump), encoding="utf-8")
+    # A poller's log: one API answer per line.
+    answers = [NEWSAPI, {"status": "ok", "totalResults": 0, "articles": []}]
+    (tmp_path / "polls.jsonl").write_text("".join(json.dumps(answer) + "\n" for answer in answers), encoding="utf-8")
 
     def row(article):
         return (ref_name(article.source_ref), article.outlet)
@@ -116,8 +119,17 @@ def test_api_answers_and_search_exports_are_read_with_every_record_counted(tmp_p
                 ("search.json[hits][hits][0]", tmp_path.name),
                 ("elasticdump.jsonl:1", tmp_path.name),
                 ("elasticdump.jsonl:2", "Wire"),
+                ("polls.jsonl:1[articles][0]", "BBC News"),
+                ("polls.jsonl:1[articles][1]", "Example Times"),
             ],
         ),
-        keyed(letter_key, [("search.json[hits][hits][1]", "read.jsonl", "missing_text"), ("none.json", "read.jsonl", "empty_file")]),
+        keyed(
+            letter_key,
+            [
+                ("search.json[hits][hits][1]", "read.jsonl", "missing_text"),
+                ("none.json", "read.jsonl", "empty_file"),
+                ("polls.jsonl:2", "read.jsonl", "empty_file"),
+            ],
+        ),
     )
-    assert records == 7
+    assert records == 10

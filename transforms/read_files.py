@@ -662,11 +662,7 @@ class ParseDumpFileFn(beam.DoFn):
             yield self._json_record(path, f"{prefix}[{index}]", element, raw=json.dumps(element, ensure_ascii=False))
 
     def _json_record(self, path: str, position: str, value: object, raw: str) -> Output:
-        try:
-            record = parse_news_json(require_object(value), self._config.text_date_window)
-        except RefusedInput as refused:
-            return self._refusal("jsonl", refused, f"{path}{position}", raw)
-        return self._article("jsonl", path, f"{path}{position}", record, identity_position=position)
+        return self._jsonl_record(path, f"{path}{position}", position, value, raw)
 
     def _stream_jsonl(self, readable_file: fileio.ReadableFile) -> Iterator[Output]:
         """A JSONL file, streamed line by line (no file size limit)."""
@@ -719,7 +715,7 @@ class ParseDumpFileFn(beam.DoFn):
                     yield self._refusal("jsonl", refused, f"{path}:{line_no}", line.head, line.size)
                 elif line.strip():
                     records += 1
-                    yield self._jsonl_line(path, line_no, line)
+                    yield from self._jsonl_line(path, line_no, line)
                 else:
                     blank += 1
         except _STREAM_ERRORS as error:
@@ -730,13 +726,31 @@ class ParseDumpFileFn(beam.DoFn):
         if records == 0:
             yield self._refusal("jsonl", RefusedInput("empty_file", f"no JSON lines ({blank} blank)"), path, None)
 
-    def _jsonl_line(self, path: str, line_no: int, line: str) -> Output:
+    def _jsonl_line(self, path: str, line_no: int, line: str) -> Iterator[Output]:
+        """A line's record, or the records of an API answer kept one per line (a poller's log)."""
         source_ref = f"{path}:{line_no}"
         try:
-            record = parse_news_json(parse_json_line(line), self._config.text_date_window)
+            value = parse_json_line(line)
         except RefusedInput as refused:
-            return self._refusal("jsonl", refused, source_ref, line)
-        return self._article("jsonl", path, source_ref, record, identity_position=f"#{line_no}")
+            yield self._refusal("jsonl", refused, source_ref, line)
+            return
+        wrapped = document_records(value) if not is_ninjs(value) else None
+        if wrapped is None:
+            yield self._jsonl_record(path, source_ref, f"#{line_no}", value, line)
+            return
+        prefix, elements = wrapped
+        if not elements:
+            yield self._refusal("jsonl", RefusedInput("empty_file", f"its {prefix} list holds no record"), source_ref, line)
+        for index, element in enumerate(elements):
+            raw = json.dumps(element, ensure_ascii=False)
+            yield self._jsonl_record(path, f"{source_ref}{prefix}[{index}]", f"#{line_no}{prefix}[{index}]", element, raw)
+
+    def _jsonl_record(self, path: str, source_ref: str, position: str, value: object, raw: str) -> Output:
+        try:
+            record = parse_news_json(require_object(value), self._config.text_date_window)
+        except RefusedInput as refused:
+            return self._refusal("jsonl", refused, source_ref, raw)
+        return self._article("jsonl", path, source_ref, record, identity_position=position)
 
     # --- saved feeds ------------------------------------------------------
 
