@@ -133,3 +133,41 @@ def test_api_answers_and_search_exports_are_read_with_every_record_counted(tmp_p
         ),
     )
     assert records == 10
+
+
+def _random_value(rng, depth: int = 0):
+    keys = ["text", "body", "content", "title", "headline", "headlines", "bodies", "uri", "type", "date", "published",
+            "publishedAt", "firstcreated", "versionCreated", "source", "outlet", "_source", "_id", "item", "meta",
+            "articles", "items", "data", "hits", "description", "summary", "language", "infosources", "value", "role",
+            "contenttype", "copyrightholder", "id", "url"]
+    kind = rng.randrange(8 if depth < 4 else 5)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.choice([True, False, 0, -1, 1e308, 10**20, 1.5])
+    if kind in (2, 3, 4):
+        return rng.choice(["", " ", "2024-05-01T10:00:00Z", "not a date", "<p>Markup</p>", STORY, "picture", "main",
+                           "text/html", "https://x.example/a", "[+12 chars]", "\u2026 [+3 chars]", "urn:x"])
+    if kind == 5:
+        return [_random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    return {rng.choice(keys): _random_value(rng, depth + 1) for _ in range(rng.randrange(6))}
+
+
+def test_any_json_object_gives_a_record_or_a_refusal_never_another_error():
+    """Seeded random objects built from the fields the readers look at (ninjs, envelopes,
+    search hits, NewsAPI): whatever their shape, a record or a RefusedInput."""
+    import random
+
+    rng = random.Random(20261125)
+    outcomes = {"record": 0, "refused": 0}
+    for _ in range(5000):
+        value = _random_value(rng)
+        document = value if isinstance(value, dict) else {"uri": "urn:x", "bodies": value}
+        wrapped = document_records(document)
+        for element in wrapped[1] if wrapped else [document]:
+            try:
+                parse_news_json(element, WINDOW)
+                outcomes["record"] += 1
+            except RefusedInput:
+                outcomes["refused"] += 1
+    assert outcomes["record"] > 100 and outcomes["refused"] > 100

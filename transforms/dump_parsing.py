@@ -524,7 +524,7 @@ def search_hit_source(record: dict) -> dict:
     return record
 
 
-def document_records(document: Any) -> Optional[tuple[str, list]]:
+def document_records(document: Any, _depth: int = 0) -> Optional[tuple[str, list]]:
     """The records of a JSON document that wraps them (an API answer, a search response):
     (their position prefix, the list), or None when the document is no such envelope.
 
@@ -541,8 +541,8 @@ def document_records(document: Any) -> Optional[tuple[str, list]]:
         value = document.get(name)
         if isinstance(value, list) and all(isinstance(item, dict) for item in value):
             return f"[{name}]", value
-        if isinstance(value, dict):
-            inner = document_records(value)
+        if isinstance(value, dict) and _depth < 1:  # one level down, no deeper
+            inner = document_records(value, _depth + 1)
             if inner is not None:
                 return f"[{name}]{inner[0]}", inner[1]
     return None
