@@ -262,4 +262,5 @@ def test_damaged_archives_give_captures_or_one_malformed_warc_never_an_error(tmp
         broken_seen += any(isinstance(result, WarcBroken) for result in results)
     # gzip damage is always seen; an uncompressed archive has no check of its own, and warcio
     # reads a record cut short as a shorter record.
-    assert broken_seen > 0 if gzip_records else broken_seen >= 0
+    if gzip_records:
+        assert broken_seen > 0
