@@ -26,9 +26,11 @@ input record and becomes one article or one dead letter:
   its content type in the detail), `http_status` (an error page or a redirect:
   "HTTP 301 to https://..."), `record_too_large` (a body over
   `read.max_file_bytes`);
-- an archive that cannot be read on from some point (a truncated download, a
-  gzip that is not one member per record, bytes that are no WARC) keeps the
-  records before it and gives one dead letter `malformed_warc` for the rest.
+- an archive that cannot be read on from some point (a truncated download,
+  gzipped or not: a record that ends before its Content-Length, which warcio
+  would read as a shorter record, is caught here; bytes that are no WARC)
+  keeps the records before it and gives one dead letter `malformed_warc` for
+  the rest.
 
 `source_ref` is `path@OFFSET`, the record's byte offset in the file as stored
 (compressed), which web-archive tools address records by (`warcio extract
@@ -114,18 +116,32 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
                 return
             if record.rec_type not in CAPTURE_TYPES:
                 offset = records.get_record_offset()
+                _check_complete(record, offset)
                 tally.protocol_records += 1
                 tally.conversions += record.rec_type == "conversion"
                 continue
             capture = _capture(record, max_bytes)
             # Asked after the body is read: warcio finds the offset by reading to the record's end.
             offset = records.get_record_offset()
+            _check_complete(record, offset)
         except Exception as error:  # noqa: BLE001 - warcio and zlib raise many kinds
             where = f"after offset {offset}" if offset else "from its start"
             message = " ".join(str(error).split())[:300] or type(error).__name__
             yield WarcBroken(offset, RefusedInput("malformed_warc", f"the archive cannot be read {where}: {message}"))
             return
         yield dataclasses.replace(capture, offset=offset, refused=_placed(capture.refused, capture.url, offset))
+
+
+class _RecordCutShort(Exception):
+    pass
+
+
+def _check_complete(record, offset: int) -> None:
+    """Raise when the file ended before the record's Content-Length (an uncompressed archive
+    cut short: warcio reads what there is as a shorter record)."""
+    missing = getattr(record.raw_stream, "limit", 0)
+    if isinstance(missing, int) and missing > 0:
+        raise _RecordCutShort(f"the file ends inside the record at offset {offset}, {missing} bytes short of its Content-Length")
 
 
 def _archive_kind(head: bytes) -> Optional[str]:
