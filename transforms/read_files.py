@@ -291,6 +291,18 @@ def _compression_of(path: str, head: bytes) -> Optional[str]:
     return split_compression(path)[1] or ("gzip" if head[: len(GZIP_MAGIC)] == GZIP_MAGIC else None)
 
 
+def _decompressed(path: str, data: bytes, limit: int) -> bytes:
+    """A whole file's `data`, decompressed as `_compression_of` says (as it is when not compressed),
+    within `limit` bytes; RefusedInput for bytes that are not what the name says, or do not decompress."""
+    named = split_compression(path)[1]
+    if named and not data.startswith(COMPRESSION_MAGIC[named]):
+        reason = "corrupt_gzip" if named == "gzip" else "corrupt_compression"
+        suffix = path.rsplit(".", 1)[-1]
+        raise RefusedInput(reason, f"named .{suffix} but does not start with the {named} magic number")
+    codec = _compression_of(path, data)
+    return decompress(data, codec, limit) if codec else data
+
+
 @contextlib.contextmanager
 def _open_decompressed(readable_file: fileio.ReadableFile) -> Iterator[IO[bytes]]:
     """The file as a byte stream, decompressed as its name says (or gunzipped when it opens with gzip's magic)."""
@@ -468,15 +480,9 @@ class ParseDumpFileFn(beam.DoFn):
                 data = stream.read(limit + 1)
         except OSError as error:
             raise _FileRefused("unreadable_file", f"cannot read the file: {error}") from error
-        named = split_compression(path)[1]
-        if named and not data.startswith(COMPRESSION_MAGIC[named]):
-            reason = "corrupt_gzip" if named == "gzip" else "corrupt_compression"
-            suffix = path.rsplit(".", 1)[-1]
-            raise _FileRefused(reason, f"named .{suffix} but does not start with the {named} magic number", data)
-        codec = _compression_of(path, data)
-        if codec:
+        if _compression_of(path, data):
             try:
-                return decompress(data, codec, limit)
+                return _decompressed(path, data, limit)
             except RefusedInput as refused:
                 raise _FileRefused(refused.reason, refused.detail, data, len(data)) from refused
         if len(data) > limit:
@@ -553,13 +559,11 @@ class ParseDumpFileFn(beam.DoFn):
             detail = f"{member.size} bytes, over the limit of {limit} bytes (max_file_bytes)"
             yield self._refusal("file", RefusedInput("file_too_large", detail), path, data[:SNIFF_BYTES], member.size)
             return
-        codec = _compression_of(member.name, data)
-        if codec:
-            try:
-                data = decompress(data, codec, limit)
-            except RefusedInput as refused:
-                yield self._refusal("file", refused, path, data)
-                return
+        try:
+            data = _decompressed(member.name, data, limit)
+        except RefusedInput as refused:
+            yield self._refusal("file", refused, path, data)
+            return
         yield from self._whole_file_records(path, data, file_format, spread_pages=True)
 
     def _stream_warc(self, readable_file: fileio.ReadableFile) -> Iterator[Output]:
@@ -648,18 +652,13 @@ class ParseDumpFileFn(beam.DoFn):
         if is_json_feed(value):
             yield from self._feed_records(path, text, lambda: json_feed(value, url=path))
             return
-        prefix = ""
-        wrapped = document_records(value) if not (isinstance(value, dict) and is_ninjs(value)) else None
-        if wrapped is not None:
-            prefix, value = wrapped
         if not isinstance(value, list):
-            yield self._json_record(path, "", value, raw=text)
+            yield from self._document_records(path, path, "", value, text)
             return
         if not value:
-            where = f"its {prefix} list" if prefix else "the file"
-            yield self._refusal("jsonl", RefusedInput("empty_file", f"{where} holds an empty JSON array"), path, text)
+            yield self._refusal("jsonl", RefusedInput("empty_file", "the file holds an empty JSON array"), path, text)
         for index, element in enumerate(value):
-            yield self._json_record(path, f"{prefix}[{index}]", element, raw=json.dumps(element, ensure_ascii=False))
+            yield self._json_record(path, f"[{index}]", element, raw=json.dumps(element, ensure_ascii=False))
 
     def _json_record(self, path: str, position: str, value: object, raw: str) -> Output:
         return self._jsonl_record(path, f"{path}{position}", position, value, raw)
@@ -734,16 +733,21 @@ class ParseDumpFileFn(beam.DoFn):
         except RefusedInput as refused:
             yield self._refusal("jsonl", refused, source_ref, line)
             return
-        wrapped = document_records(value) if not is_ninjs(value) else None
+        yield from self._document_records(path, source_ref, f"#{line_no}", value, line)
+
+    def _document_records(self, path: str, source_ref: str, position: str, value: object, raw: str) -> Iterator[Output]:
+        """The record a JSON value is, or the records of the API answer or search response it wraps
+        (`dump_parsing.document_records`; a ninjs item is never an envelope)."""
+        wrapped = None if isinstance(value, dict) and is_ninjs(value) else document_records(value)
         if wrapped is None:
-            yield self._jsonl_record(path, source_ref, f"#{line_no}", value, line)
+            yield self._jsonl_record(path, source_ref, position, value, raw)
             return
         prefix, elements = wrapped
         if not elements:
-            yield self._refusal("jsonl", RefusedInput("empty_file", f"its {prefix} list holds no record"), source_ref, line)
+            yield self._refusal("jsonl", RefusedInput("empty_file", f"its {prefix} list holds no record"), source_ref, raw)
         for index, element in enumerate(elements):
-            raw = json.dumps(element, ensure_ascii=False)
-            yield self._jsonl_record(path, f"{source_ref}{prefix}[{index}]", f"#{line_no}{prefix}[{index}]", element, raw)
+            at = f"{prefix}[{index}]"
+            yield self._jsonl_record(path, source_ref + at, position + at, element, json.dumps(element, ensure_ascii=False))
 
     def _jsonl_record(self, path: str, source_ref: str, position: str, value: object, raw: str) -> Output:
         try:
