@@ -270,3 +270,18 @@ def test_damaged_archives_give_captures_or_one_malformed_warc_never_an_error(tmp
         assert sum(isinstance(result, WarcBroken) for result in results) <= 1
         broken_seen += any(isinstance(result, WarcBroken) for result in results)
     assert broken_seen > 0
+
+
+@pytest.mark.parametrize("name", ["gone.warc.gz", "gone.warc.zst", "gone.jsonl.bz2"])
+def test_a_dump_that_vanished_after_matching_is_one_unreadable_file_dead_letter(tmp_path, name):
+    """Opening happens inside the reader's guard, for a decompressing stream too, and the
+    system's error is not taken for bad compressed data."""
+    from apache_beam.io import fileio
+    from apache_beam.io.filesystem import FileMetadata
+
+    from transforms.read_files import ParseDumpFileFn, ReadConfig
+
+    missing = tmp_path / name  # matched once, deleted before it was read
+    reader = ParseDumpFileFn(ReadConfig(), dt.datetime(2025, 11, 1, tzinfo=UTC))
+    (output,) = list(reader.process(fileio.ReadableFile(FileMetadata(str(missing), 100))))
+    assert (output.value.reason, output.value.step) == ("unreadable_file", "read.file")

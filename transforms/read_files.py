@@ -280,7 +280,8 @@ def archive_members_of_tar(archive: tarfile.TarFile) -> Iterator[ArchiveMember]:
 
 def _stream_error(error: BaseException, codec: Optional[str] = "gzip") -> RefusedInput:
     if isinstance(error, (gzip.BadGzipFile, EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError)) or (
-        codec not in (None, "gzip") and isinstance(error, OSError)  # bz2 reports bad data as OSError
+        # bz2 reports bad data as an OSError of its own, with no errno, unlike the system's errors
+        codec not in (None, "gzip") and isinstance(error, OSError) and error.errno is None
     ):
         return corrupt_compression(codec or "gzip", error)
     return RefusedInput("unreadable_file", f"cannot read the file: {error}")
@@ -574,16 +575,18 @@ class ParseDumpFileFn(beam.DoFn):
         # warcio reads gzip itself, member by member (so offsets are those of the stored file);
         # other compressions are undone first, and offsets are then into the uncompressed archive.
         codec = split_compression(path)[1]
-        try:
-            stream = (
-                readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED)
-                if codec in (None, "gzip")
-                else _open_decompressed(readable_file)
-            )
-        except OSError as error:
-            yield self._refusal("file", RefusedInput("unreadable_file", f"cannot read the file: {error}"), path, None)
-            return
-        with stream as stream:
+        with contextlib.ExitStack() as cleanup:
+            try:
+                # Entered here, so that a file that cannot be opened (or a decompressor that
+                # fails on its first bytes) is a dead letter, not an error of the run.
+                stream = cleanup.enter_context(
+                    readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED)
+                    if codec in (None, "gzip")
+                    else _open_decompressed(readable_file)
+                )
+            except _STREAM_ERRORS as error:
+                yield self._refusal("file", _stream_error(error, codec), path, None)
+                return
             for capture in warc_captures(stream, self._config.max_file_bytes, tally):
                 if isinstance(capture, WarcBroken):
                     yield self._refusal("warc", capture.refused, f"{path}@{capture.offset}", None)
