@@ -12,6 +12,8 @@ import time
 
 import apache_beam as beam
 import pytest
+from apache_beam.io import fileio
+from apache_beam.io.filesystem import FileMetadata
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
@@ -21,7 +23,7 @@ from warcio.warcwriter import WARCWriter
 from tests.conftest import BATCH_RUNNER, SHARED, require_shared
 from tests.test_read_files import keyed, letter_key, ref_name, run_read
 from transforms.dump_parsing import format_from_extension
-from transforms.read_files import ReadFileDumps
+from transforms.read_files import ParseDumpFileFn, ReadConfig, ReadFileDumps
 from transforms.watch_folders import WatchConfig
 from transforms.warc_records import WarcBroken, WarcCapture, WarcTally, warc_captures
 
@@ -276,11 +278,6 @@ def test_damaged_archives_give_captures_or_one_malformed_warc_never_an_error(tmp
 def test_a_dump_that_vanished_after_matching_is_one_unreadable_file_dead_letter(tmp_path, name):
     """Opening happens inside the reader's guard, for a decompressing stream too, and the
     system's error is not taken for bad compressed data."""
-    from apache_beam.io import fileio
-    from apache_beam.io.filesystem import FileMetadata
-
-    from transforms.read_files import ParseDumpFileFn, ReadConfig
-
     missing = tmp_path / name  # matched once, deleted before it was read
     reader = ParseDumpFileFn(ReadConfig(), dt.datetime(2025, 11, 1, tzinfo=UTC))
     (output,) = list(reader.process(fileio.ReadableFile(FileMetadata(str(missing), 100))))

@@ -141,9 +141,6 @@ class Decoded:
     replaced: int = 0  # invalid byte runs replaced by U+FFFD
 
 
-def is_gzip(data: bytes) -> bool:
-    return data[:2] == GZIP_MAGIC
-
 
 def decompressing_reader(stream: IO[bytes], codec: str) -> IO[bytes]:
     """A readable, line-reading stream of `stream` decompressed with `codec` (COMPRESSION_MAGIC's names)."""

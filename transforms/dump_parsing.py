@@ -506,12 +506,17 @@ def parse_record_date(value: Any) -> dt.datetime:
     return parsed.astimezone(UTC)
 
 
+def _has_text_field(record: dict) -> bool:
+    """A record with text of its own (any non-empty text field): a record, never a wrapper."""
+    return any(record.get(name) for name in TEXT_FIELDS)
+
+
 def search_hit_source(record: dict) -> dict:
     """The document a wrapper record carries, else the record as it is: an Elasticsearch or
     OpenSearch hit (a search response's, or an elasticdump line) as its `_source`, with the
     hit's `_id` as id when the document has none; an AP-style `{"meta": ..., "item": {...}}`
     as its `item`."""
-    if any(record.get(name) for name in TEXT_FIELDS):
+    if _has_text_field(record):
         return record
     source = record.get("_source")
     if isinstance(source, dict):
@@ -532,7 +537,7 @@ def document_records(document: Any, _depth: int = 0) -> Optional[tuple[str, list
     (Elasticsearch): the first of ENVELOPE_FIELDS holding a list of objects, one level down too.
     An object with text of its own is a record, not an envelope.
     """
-    if not isinstance(document, dict) or any(document.get(name) for name in TEXT_FIELDS):
+    if not isinstance(document, dict) or _has_text_field(document):
         return None
     hits = document.get("hits")
     if isinstance(hits, dict) and isinstance(hits.get("hits"), list):

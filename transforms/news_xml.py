@@ -194,7 +194,7 @@ def _item_text(item: etree._Element) -> str:
             if text:
                 return text
     for inline in _descendants(content_set, "inlineData"):
-        text = "\n\n".join(line for line in (_clean(part) for part in (inline.text or "").split("\n\n")) if line)
+        text = _plain_paragraphs(inline.text)
         if text:
             return text
     return ""
@@ -284,7 +284,7 @@ def _content_text(content: etree._Element) -> str:
         return _paragraphs(body)
     if len(data):
         return _paragraphs(data)
-    return "\n\n".join(line for line in (_clean(part) for part in (data.text or "").split("\n\n")) if line)
+    return _plain_paragraphs(data.text)
 
 
 # --- Reuters Corpus (RCV1, RCV2) ------------------------------------------------
@@ -360,6 +360,11 @@ def _first(element: Optional[etree._Element], name: str) -> Optional[etree._Elem
 
 def _clean(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
+
+
+def _plain_paragraphs(text: Optional[str]) -> str:
+    """Plain text carried in XML (NewsML inline data), its blank-line paragraphs kept, each on one line."""
+    return "\n\n".join(line for line in (_clean(part) for part in (text or "").split("\n\n")) if line)
 
 
 def _text_of(element: Optional[etree._Element]) -> Optional[str]:
