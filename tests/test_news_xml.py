@@ -10,7 +10,7 @@ import pytest
 from apache_beam.testing.util import equal_to
 
 from tests.conftest import FIXTURES
-from tests.test_read_files import keyed, letter_key, ref_name, run_read
+from tests.test_read_files import keyed, kind_outlet_title, letter_key, run_read
 from transforms.decoding import RefusedInput
 from transforms.dump_parsing import ParsedRecord, sniff_format
 from transforms.news_xml import parse_news_date, parse_news_xml
@@ -320,13 +320,10 @@ def test_a_wire_desks_folder_is_read_with_every_item_counted(tmp_path):
     (tmp_path / "old_wire.xml").write_bytes(NEWSML_1)
     (tmp_path / "2286newsML.xml").write_bytes(RCV1_ITEM)
 
-    def row(article):
-        return (ref_name(article.source_ref), article.source_kind, article.outlet, article.title)
-
     records = run_read(
         [tmp_path / "*"],
         keyed(
-            row,
+            kind_outlet_title,
             [
                 ("story.xml", "nitf", "AP", "Storm closes ports along the coast"),
                 ("message.xml[0]", "newsml", "Example Wire", "Ministers meet in Kuala Lumpur"),

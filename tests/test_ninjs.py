@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from tests.conftest import FIXTURES
-from tests.test_read_files import keyed, letter_key, ref_name, run_read
+from tests.test_read_files import keyed, kind_outlet_title, letter_key, run_read
 from transforms.decoding import RefusedInput
 from transforms.ninjs import is_ninjs, parse_news_json
 
@@ -169,13 +169,10 @@ def test_a_folder_of_ninjs_files_and_a_jsonl_of_ninjs_lines_are_read_with_every_
     ]
     (tmp_path / "wire.jsonl").write_text("\n".join(json.dumps(line) for line in lines) + "\n", encoding="utf-8")
 
-    def row(article):
-        return (ref_name(article.source_ref), article.source_kind, article.outlet, article.title)
-
     records = run_read(
         [tmp_path / "*"],
         keyed(
-            row,
+            kind_outlet_title,
             [
                 ("ninjs2.1_dpa_text.json", "jsonl", "dpa", "Faktencheck Derby-Elfmeter: Hat Schiedsrichter Zwayer recht?"),
                 ("ninjs3.0_tt_text_image_3.json", "jsonl", "TT", "Militärövning i jätteformat hålls 2023"),

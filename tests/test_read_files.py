@@ -40,6 +40,11 @@ def article_key(article) -> tuple:
     return (ref_name(article.source_ref), article.source_kind, article.date_source, article.published_at)
 
 
+def kind_outlet_title(article) -> tuple:
+    """What a folder-of-formats test checks of each row: where it came from, as what, whose, which story."""
+    return (ref_name(article.source_ref), article.source_kind, article.outlet, article.title)
+
+
 def letter_key(letter) -> tuple:
     return (ref_name(letter.source_ref), letter.step, letter.reason)
 
