@@ -176,7 +176,7 @@ def run_rounds(
 
     from pipeline.counts import check_output, format_counts
     from pipeline.graph import RoundCarry, Sources, build_pipeline
-    from pipeline.runners import interrupt_on_stop_signals, run_to_completion
+    from pipeline.runners import interrupt_on_stop_signals, run_to_completion, stop_requested
     from transforms.events import EVENT_STATE_NAME
     from transforms.read_feeds import FEED_STATE_NAME
     from transforms.write_parquet import AppendRound, MANIFEST_NAME, cleanup_staging, join, read_manifest, read_state
@@ -198,6 +198,10 @@ def run_rounds(
     earlier_runs = FileSystems.exists(join(output_dir, MANIFEST_NAME))
     try:
         while plan.max_rounds is None or rounds_done < plan.max_rounds:
+            # The engine can swallow the KeyboardInterrupt of a stop that lands inside a round
+            # which then completes normally; the signal is remembered, so it still ends the run.
+            if stop_requested():
+                raise KeyboardInterrupt
             tick = started + rounds_done * plan.interval_s
             # A round at the limit itself: what arrived in the last interval is read too.
             if plan.run_for_s is not None and tick - started > plan.run_for_s:
