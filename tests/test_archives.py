@@ -6,8 +6,11 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import random
 import tarfile
 import zipfile
+
+import zstandard
 
 from tests.test_news_xml import RCV1_ITEM
 from tests.test_read_files import keyed, letter_key, ref_name, run_read
@@ -127,3 +130,57 @@ def test_archives_that_cannot_be_read_or_hold_nothing_are_one_dead_letter_each(t
         ),
     )
     assert records == 3
+
+
+def patched_zip_member(data: bytes, name: bytes, *, flags: int = 0, method: int | None = None, flip_byte: bool = False) -> bytes:
+    """`data` (a zip) with member `name`'s headers given extra flag bits or another method, or one
+    byte of its stored content changed: what an encrypted, deflate64 or damaged member looks like
+    to zipfile, built without tools that encrypt or write deflate64."""
+    patched = bytearray(data)
+    # (signature, offsets of the flags, the method, the name's length and the name) in a local
+    # file header and in a central directory entry
+    for signature, flags_at, method_at, length_at, name_at in ((b"PK\x03\x04", 6, 8, 26, 30), (b"PK\x01\x02", 8, 10, 28, 46)):
+        start = 0
+        while (start := patched.find(signature, start)) >= 0:
+            name_length = int.from_bytes(patched[start + length_at : start + length_at + 2], "little")
+            if bytes(patched[start + name_at : start + name_at + name_length]) == name:
+                old_flags = int.from_bytes(patched[start + flags_at : start + flags_at + 2], "little")
+                patched[start + flags_at : start + flags_at + 2] = (old_flags | flags).to_bytes(2, "little")
+                if method is not None:
+                    patched[start + method_at : start + method_at + 2] = method.to_bytes(2, "little")
+                if flip_byte and signature == b"PK\x03\x04":
+                    extra_length = int.from_bytes(patched[start + 28 : start + 30], "little")
+                    patched[start + name_at + name_length + extra_length] ^= 0xFF
+            start += 4
+    return bytes(patched)
+
+
+def test_a_zip_member_that_cannot_be_read_is_refused_alone_and_a_broken_tar_stream_ends_its_archive(tmp_path):
+    members = {"locked.txt": SEED_LIKE, "old.txt": SEED_LIKE, "damaged.txt": SEED_LIKE, "fine.txt": SEED_LIKE}
+    with zipfile.ZipFile(tmp_path / "desk.zip", "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    data = (tmp_path / "desk.zip").read_bytes()
+    data = patched_zip_member(data, b"locked.txt", flags=0x1)
+    data = patched_zip_member(data, b"old.txt", method=9)  # deflate64, which zipfile does not read
+    data = patched_zip_member(data, b"damaged.txt", flip_byte=True)  # its CRC no longer matches
+    (tmp_path / "desk.zip").write_bytes(data)
+    # b.txt does not compress, so the cut lands in it, well after a.txt has been read
+    noise = random.Random(7).randbytes(200_000)
+    whole = tar_of(tmp_path / "whole.tar", {"a.txt": SEED_LIKE, "b.txt": noise}, mode="w").read_bytes()
+    compressed = zstandard.ZstdCompressor().compress(whole)
+    (tmp_path / "cut.tar.zst").write_bytes(compressed[: len(compressed) - 20])
+    records = run_read(
+        [tmp_path / "desk.zip", tmp_path / "cut.tar.zst"],
+        keyed(member_row, [("desk.zip", "fine.txt", "text", "desk"), ("cut.tar.zst", "a.txt", "text", "cut")]),
+        keyed(
+            member_letter,
+            [
+                ("desk.zip", "locked.txt", "read.file", "unsupported_format"),
+                ("desk.zip", "old.txt", "read.file", "unsupported_format"),
+                ("desk.zip", "damaged.txt", "read.file", "corrupt_archive"),
+                ("cut.tar.zst", "", "read.file", "corrupt_archive"),
+            ],
+        ),
+    )
+    assert records == 6

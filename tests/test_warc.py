@@ -3,15 +3,18 @@ capture reader and by ReadFileDumps (trafilatura on each captured page)."""
 
 from __future__ import annotations
 
+import bz2
 import datetime as dt
 import gzip
 import io
+import lzma
 import os
 import pathlib
 import time
 
 import apache_beam as beam
 import pytest
+import zstandard
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import FileMetadata
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -22,6 +25,7 @@ from warcio.warcwriter import WARCWriter
 
 from tests.conftest import BATCH_RUNNER, SHARED, require_shared
 from tests.test_read_files import keyed, letter_key, ref_name, run_read
+from transforms.decoding import decompressing_reader
 from transforms.dump_parsing import format_from_extension
 from transforms.read_files import ParseDumpFileFn, ReadConfig, ReadFileDumps
 from transforms.watch_folders import WatchConfig
@@ -252,6 +256,37 @@ def test_a_wet_file_of_conversion_records_is_refused_pointing_at_its_warc(tmp_pa
         assert [(letter.reason, "read the WARC" in letter.detail) for letter in letters] == [("empty_file", True)]
 
     assert run_read([tmp_path / "*.warc.wet.gz"], equal_to([]), says_what_to_read) == 1
+
+
+def decompressible_prefix(data: bytes, codec: str) -> bytes:
+    """All that a cut compressed file gives before its decompressor raises."""
+    prefix = bytearray()
+    with decompressing_reader(io.BytesIO(data), codec) as stream:
+        try:
+            while piece := stream.read1(4096):
+                prefix += piece
+        except (EOFError, zstandard.ZstdError):
+            pass
+    return bytes(prefix)
+
+
+@pytest.mark.parametrize("codec", ["bzip2", "xz", "zstd"])
+def test_a_cut_archive_under_another_compression_keeps_what_decompressed_then_one_malformed_warc(tmp_path, codec):
+    """bz2, xz and zstd raise when their data stops mid-stream (an EOFError, which warcio would
+    take for the archive's end), also on the very first read: the captures are those of the part
+    that decompressed, read as a plain archive, and then one malformed_warc."""
+    whole = crawl(tmp_path / "whole.warc", gzip_records=False).read_bytes()
+    compress = {"bzip2": lambda data: bz2.compress(data, 1), "xz": lzma.compress, "zstd": zstandard.ZstdCompressor().compress}[codec]
+    compressed = compress(whole)
+    for kept in (0.02, 0.95, 0.999):
+        cut = compressed[: int(len(compressed) * kept)]
+        with decompressing_reader(io.BytesIO(cut), codec) as stream:
+            results = list(warc_captures(stream, 2**20))
+        as_plain = list(warc_captures(io.BytesIO(decompressible_prefix(cut, codec)), 2**20))
+        expected = [c.url for c in as_plain if isinstance(c, WarcCapture)]
+        assert [r.url for r in results[:-1]] == expected
+        assert isinstance(results[-1], WarcBroken) and results[-1].refused.reason == "malformed_warc"
+    assert codec != "xz" or len(expected) == 5  # xz decompresses record by record: all but the last
 
 
 @pytest.mark.parametrize("gzip_records", [True, False])

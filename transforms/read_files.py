@@ -25,8 +25,10 @@ the metric `newsbeam/records_read`. A record is
   several; `transforms.news_xml`) or NewsML 1.x file, and one file for a NITF document;
 - for a zip or tar archive, the records of each regular member, read as the
   file it would be unpacked (`path!/member`); `corrupt_archive` for an archive
-  that cannot be read on, `empty_file` for one with no file, and
-  `unsupported_format` for an archive or WARC inside it;
+  that cannot be read on (or for a damaged zip member alone: zip members are
+  read independently, a tar is one stream), `empty_file` for one with no file,
+  and `unsupported_format` for an archive or WARC inside it and for an
+  encrypted zip member or one of a method zipfile does not read;
 - one capture (`response` or `resource` record) of a WARC or ARC file; the
   crawler's own records (`warcinfo`, `request`, `metadata`, `revisit`) are not
   records, as blank lines are not, and count in `read.warc.protocol_records`;
@@ -250,10 +252,27 @@ class ArchiveMember(NamedTuple):
     name: str
     size: int
     read: Callable[[int], bytes]  # up to that many bytes of the member's content
+    # Why the member cannot be read at all, known from the listing (a zip member's encryption or method).
+    unreadable: Optional[RefusedInput] = None
 
 
-# What zipfile and tarfile raise on archives they cannot read on.
-ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, tarfile.TarError, EOFError, zlib.error, NotImplementedError, RuntimeError)
+# What zipfile and tarfile raise on an archive (or a member) they cannot read on.
+ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, tarfile.TarError)
+# The methods Python's zipfile decompresses; others (deflate64, PPMd...) raise NotImplementedError.
+_ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate", zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "lzma"}
+_ZIP_ENCRYPTED_FLAG = 0x1
+
+
+def _zip_member_problem(info: zipfile.ZipInfo) -> Optional[RefusedInput]:
+    if info.flag_bits & _ZIP_ENCRYPTED_FLAG:
+        return RefusedInput("unsupported_format", "an encrypted zip member: decrypt the archive and read it from there")
+    if info.compress_type not in _ZIP_METHODS:
+        detail = (
+            f"a zip member compressed with method {info.compress_type}, which Python's zipfile cannot"
+            f" decompress (it reads {', '.join(_ZIP_METHODS.values())}): unpack it with another tool"
+        )
+        return RefusedInput("unsupported_format", detail)
+    return None
 
 
 def archive_members_of_zip(archive: zipfile.ZipFile) -> Iterator[ArchiveMember]:
@@ -266,7 +285,7 @@ def archive_members_of_zip(archive: zipfile.ZipFile) -> Iterator[ArchiveMember]:
             with archive.open(info) as member:
                 return member.read(limit)
 
-        yield ArchiveMember(info.filename, info.file_size, read)
+        yield ArchiveMember(info.filename, info.file_size, read, _zip_member_problem(info))
 
 
 def archive_members_of_tar(archive: tarfile.TarFile) -> Iterator[ArchiveMember]:
@@ -276,6 +295,11 @@ def archive_members_of_tar(archive: tarfile.TarFile) -> Iterator[ArchiveMember]:
             continue
         content = archive.extractfile(info)
         yield ArchiveMember(info.name, info.size, lambda limit, content=content: content.read(limit) if content else b"")
+
+
+def _archive_error_text(error: BaseException) -> str:
+    # zipfile and the decompressors say what broke, but not always in words (a bare zlib code).
+    return str(error) or type(error).__name__
 
 
 def _stream_error(error: BaseException, codec: Optional[str] = "gzip") -> RefusedInput:
@@ -538,24 +562,39 @@ class ParseDumpFileFn(beam.DoFn):
                     listing = archive_members_of_tar(cleanup.enter_context(tarfile.open(fileobj=stream, mode="r|")))
                 for member in listing:
                     members += 1
-                    yield from self._archive_member(path, member)
-        except ARCHIVE_ERRORS as error:
+                    # A zip member is read on its own (the central directory says where), so one
+                    # that breaks is refused alone; a tar is one stream, which ends where it breaks.
+                    yield from self._archive_member(path, member, stands_alone=kind == "zip")
+        except (*ARCHIVE_ERRORS, *_STREAM_ERRORS) as error:
             where = f" after {members} members" if members else ""
-            refused = RefusedInput("corrupt_archive", f"the {kind} archive cannot be read{where}: {error}")
+            if isinstance(error, OSError) and error.errno is not None:
+                refused = RefusedInput("unreadable_file", f"cannot read the file{where}: {error}")
+            else:
+                refused = RefusedInput("corrupt_archive", f"the {kind} archive cannot be read{where}: {_archive_error_text(error)}")
             yield self._refusal("file", refused, path, _raw_head(readable_file) if not members else None)
             return
         if not members:
             yield self._refusal("file", RefusedInput("empty_file", f"a {kind} archive with no file in it"), path, None)
 
-    def _archive_member(self, archive_path: str, member: ArchiveMember) -> Iterator[Output]:
+    def _archive_member(self, archive_path: str, member: ArchiveMember, stands_alone: bool) -> Iterator[Output]:
         path = f"{archive_path}!/{member.name}"
         file_format = format_from_extension(member.name)
         if file_format in ARCHIVE_FORMATS or file_format == "warc":
             detail = f"a {file_format} file inside an archive: unpack the archive and read it from there"
             yield self._refusal("file", RefusedInput("unsupported_format", detail), path, None)
             return
+        if member.unreadable is not None:
+            yield self._refusal("file", member.unreadable, path, None)
+            return
         limit = self._config.max_file_bytes
-        data = member.read(limit + 1)
+        try:
+            data = member.read(limit + 1)
+        except (*ARCHIVE_ERRORS, *_STREAM_ERRORS, NotImplementedError, RuntimeError) as error:
+            if not stands_alone:
+                raise
+            refused = RefusedInput("corrupt_archive", f"the member cannot be read: {_archive_error_text(error)}")
+            yield self._refusal("file", refused, path, None)
+            return
         if len(data) > limit:
             detail = f"{member.size} bytes, over the limit of {limit} bytes (max_file_bytes)"
             yield self._refusal("file", RefusedInput("file_too_large", detail), path, data[:SNIFF_BYTES], member.size)

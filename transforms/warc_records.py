@@ -53,7 +53,7 @@ from typing import IO, Iterator, Optional, Union
 
 from warcio.archiveiterator import ArchiveIterator
 
-from transforms.decoding import RefusedInput
+from transforms.decoding import DECOMPRESSION_ERRORS, RefusedInput
 from transforms.dump_parsing import parse_record_date
 
 CAPTURE_TYPES = frozenset({"response", "resource"})
@@ -92,12 +92,16 @@ class WarcTally:
 def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] = None) -> Iterator[Union[WarcCapture, WarcBroken]]:
     """The captures of a WARC/ARC stream (gzipped per record or not), in file order."""
     tally = tally if tally is not None else WarcTally()
-    head = stream.read(_HEAD_BYTES)
+    head, broken = _read_head(stream)
     kind = _archive_kind(head)
     if kind is None:
-        if head:
+        if broken is not None:
+            message = " ".join(str(broken).split())[:300] or type(broken).__name__
+            yield WarcBroken(0, RefusedInput("malformed_warc", f"the archive cannot be read from its start: {message}"))
+        elif head:
             yield WarcBroken(0, RefusedInput("malformed_warc", "not a WARC or ARC archive: it opens with neither WARC/ nor filedesc://"))
         return
+    # A stream that broke inside the head breaks again when read on, and warcio's reading reports it.
     whole = _HeadThenRest(head, stream)
     if _gzipped_as_a_whole(head):
         # warcio reads gzip one member per record (the standard layout, which lets a reader seek
@@ -105,7 +109,7 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
         # offsets are then positions in the uncompressed archive.
         whole = gzip.GzipFile(fileobj=whole, mode="rb")
     # warcio reads an ARC header from any line when asked to convert ARC, so only for ARC files.
-    records = ArchiveIterator(whole, arc2warc=kind == "arc")
+    records = ArchiveIterator(_CutShownAsError(whole), arc2warc=kind == "arc")
     offset = 0
     while True:
         # Any failure inside warcio (a truncated gzip member, a header block cut short, bytes
@@ -159,6 +163,22 @@ def _archive_kind(head: bytes) -> Optional[str]:
     return None
 
 
+def _read_head(stream: IO[bytes]) -> tuple[bytes, Optional[BaseException]]:
+    """Up to _HEAD_BYTES from the start, and the error that stopped the reading short, if one did:
+    a decompressor asked for more than a cut file holds raises, and keeps back what it had."""
+    head = bytearray()
+    read_some = getattr(stream, "read1", stream.read)
+    try:
+        while len(head) < _HEAD_BYTES:
+            chunk = read_some(_HEAD_BYTES - len(head))
+            if not chunk:
+                break
+            head += chunk
+    except DECOMPRESSION_ERRORS as error:
+        return bytes(head), error
+    return bytes(head), None
+
+
 def _gzipped_as_a_whole(head: bytes) -> bool:
     """A gzip whose first member holds more than one WARC record (`gzip file.warc`)."""
     if head[:2] != b"\x1f\x8b":
@@ -194,10 +214,55 @@ class _HeadThenRest(io.RawIOBase):
         self._position += len(taken)
         return taken
 
+    def read1(self, size: int = -1) -> bytes:
+        if self._head:
+            return self.read(min(size, len(self._head)) if size is not None and size >= 0 else len(self._head))
+        taken = getattr(self._rest, "read1", self._rest.read)(size)
+        self._position += len(taken)
+        return taken
+
     def readinto(self, buffer) -> int:
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
+
+
+class StreamCutShort(Exception):
+    """A decompressing stream whose data stopped mid-stream (its EOFError, renamed)."""
+
+
+class _CutShownAsError:
+    """The stream warcio reads, with an EOFError renamed StreamCutShort: warcio takes an EOFError
+    for the archive's normal end, while gzip, bz2 and xz raise one when their data is cut short,
+    so the records after the cut would be lost without a word."""
+
+    def __init__(self, stream: IO[bytes]):
+        self._stream = stream
+        self._cut: Optional[StreamCutShort] = None
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        # Piece by piece (read1), so that what decompressed before the cut is returned first and
+        # the cut raised on the next read: one large read that fails takes its whole piece with it.
+        if self._cut is not None:
+            raise self._cut
+        read_some = getattr(self._stream, "read1", None)
+        if read_some is None or size is None or size < 0:
+            read_some, size = self._stream.read, -1
+        data = bytearray()
+        try:
+            while size < 0 or len(data) < size:
+                piece = read_some(size - len(data) if size >= 0 else -1)
+                data += piece
+                if not piece or size < 0:
+                    break
+        except EOFError as error:
+            self._cut = StreamCutShort(str(error))
+            if not data:
+                raise self._cut from error
+        return bytes(data)
 
 
 def _placed(refused: Optional[RefusedInput], url: Optional[str], offset: int) -> Optional[RefusedInput]:
