@@ -94,8 +94,10 @@ def test_tar_archives_gzipped_or_not_are_streamed_and_members_over_the_cap_refus
     tar_of(tmp_path / "desk.tar.gz", {"a.txt": SEED_LIKE, "b/lines.jsonl": LINES})
     tar_of(tmp_path / "desk2.tgz", {"c.txt": SEED_LIKE}, mode="w:gz")
     tar_of(tmp_path / "big.tar", {"huge.txt": SEED_LIKE * 50, "small.txt": SEED_LIKE}, mode="w")
+    # a tar under a name that gives no format is known by its header ("ustar")
+    tar_of(tmp_path / "export.tar", {"d.txt": SEED_LIKE}, mode="w:gz").rename(tmp_path / "export-2024.dat")
     records = run_read(
-        [tmp_path / "*.t*"],
+        [tmp_path / "*.t*", tmp_path / "*.dat"],
         keyed(
             member_row,
             [
@@ -104,12 +106,13 @@ def test_tar_archives_gzipped_or_not_are_streamed_and_members_over_the_cap_refus
                 ("desk.tar.gz", "b/lines.jsonl:2", "jsonl", "Wire"),
                 ("desk2.tgz", "c.txt", "text", "desk2"),
                 ("big.tar", "small.txt", "text", "big"),
+                ("export-2024.dat", "d.txt", "text", "export-2024.dat"),
             ],
         ),
         keyed(member_letter, [("big.tar", "huge.txt", "read.file", "file_too_large")]),
         config=ReadConfig(max_file_bytes=1000),
     )
-    assert records == 6
+    assert records == 7
 
 
 def test_archives_that_cannot_be_read_or_hold_nothing_are_one_dead_letter_each(tmp_path):

@@ -224,6 +224,27 @@ def test_a_crawl_is_read_into_articles_and_dead_letters_with_every_capture_count
     assert records == 8
 
 
+def test_a_web_archive_under_a_name_that_does_not_say_so_is_read_as_one(tmp_path):
+    """A crawler's file still being written (`.warc.gz.open`), Common Crawl's CC-NEWS naming
+    kept after a rename to `.gz`, a zstd archive named only `.zst`: each is sniffed from its
+    first bytes and read capture by capture, not as one text of headers and markup."""
+    crawl(tmp_path / "crawl.warc.gz").rename(tmp_path / "crawl.warc.gz.open")
+    crawl(tmp_path / "CC-NEWS-20240501.gz")
+    plain = crawl(tmp_path / "plain.warc", gzip_records=False)
+    (tmp_path / "crawl-z.zst").write_bytes(zstandard.ZstdCompressor().compress(plain.read_bytes()))
+    plain.unlink()
+    names = ["crawl.warc.gz.open", "CC-NEWS-20240501.gz", "crawl-z.zst"]
+    records = run_read(
+        [tmp_path / "*"],
+        keyed(lambda article: (ref_name(article.source_ref.split("@")[0]), article.source_kind), [(name, "warc") for name in names for _ in range(3)]),
+        keyed(
+            lambda letter: (ref_name(letter.source_ref.split("@")[0]), letter.step, letter.reason),
+            [(name, "read.warc", reason) for name in names for reason in ("not_html", "http_status", "http_status")],
+        ),
+    )
+    assert records == 18
+
+
 def test_an_archive_dropped_in_a_watched_folder_is_read_in_streaming(tmp_path):
     """The captured pages cross a Reshuffle to their extraction, also in an unbounded run."""
     archive = write_warc(tmp_path / "inbox.warc.gz", [lambda w: response(w, "https://news.example/vb", real_page(VENTUREBEAT))])

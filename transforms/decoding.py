@@ -86,7 +86,7 @@ BINARY_MAGIC_NUMBERS: dict[bytes, str] = {
     b"GIF87a": "GIF image",
     b"GIF89a": "GIF image",
     b"%PDF-": "PDF document",
-    b"PK\x03\x04": "ZIP archive (also docx/xlsx/epub)",
+    b"PK\x03\x04": "ZIP archive (also docx/xlsx/epub; an archive of dumps is read when named .zip)",
     b"PK\x05\x06": "empty ZIP archive",
     b"7z\xbc\xaf\x27\x1c": "7z archive",
     b"Rar!\x1a\x07": "RAR archive",

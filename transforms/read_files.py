@@ -172,7 +172,7 @@ from transforms.feed_items import (
 )
 from transforms.news_xml import parse_news_xml
 from transforms.ninjs import is_ninjs, parse_news_json
-from transforms.warc_records import WarcBroken, WarcCapture, WarcTally, warc_captures
+from transforms.warc_records import WarcBroken, WarcCapture, WarcTally, warc_captures, warc_kind
 from transforms.schema import DEAD_LETTER_RAW_CHARS, Article, DeadLetter, make_article_id
 
 UTC = dt.timezone.utc
@@ -440,6 +440,14 @@ class ParseDumpFileFn(beam.DoFn):
         if file_format == "warc":
             yield from self._stream_warc(readable_file)
             return
+        if file_format is None:
+            # A web archive or a tar under a name that does not say so (a crawler's
+            # `.warc.gz.open`, `CC-NEWS-20240501.gz`, an export `.dat`) would otherwise be read
+            # whole as one text, headers and markup and all.
+            file_format = _container_format(readable_file)
+            if file_format == "warc":
+                yield from self._stream_warc(readable_file)
+                return
         if file_format in ARCHIVE_FORMATS:
             yield from self._archive_members(readable_file, file_format)
             return
@@ -925,6 +933,34 @@ def match_pattern(pattern: str) -> list[FileMetadata]:
         for metadata in result.metadata_list:
             by_path.setdefault(metadata.path, metadata)
     return [by_path[path] for path in sorted(by_path)]
+
+
+_TAR_MAGIC_AT = 257  # "ustar" in the first header block, POSIX and GNU tars alike
+
+
+def _container_format(readable_file: fileio.ReadableFile) -> Optional[str]:
+    """"warc" or "tar" from the first bytes of a file whose name gives no format, else None.
+
+    Not zip: office documents, e-books and Java archives are zips too, and a file of theirs is
+    a binary_file, not an archive of articles."""
+    try:
+        with readable_file.open(compression_type=CompressionTypes.UNCOMPRESSED) as stream:
+            raw = stream.read(SNIFF_BYTES)
+    except OSError:
+        return None  # the usual path reads it again and says why it cannot
+    codec = _compression_of(readable_file.metadata.path, raw)
+    head = raw
+    if codec:
+        try:
+            with decompressing_reader(io.BytesIO(raw), codec) as decompressed:
+                head = _read_head(decompressed)
+        except _STREAM_ERRORS:
+            return None
+    if warc_kind(head):
+        return "warc"
+    if head[_TAR_MAGIC_AT : _TAR_MAGIC_AT + 5] == b"ustar":
+        return "tar"
+    return None
 
 
 def _raw_head(readable_file: fileio.ReadableFile) -> Optional[bytes]:

@@ -93,7 +93,7 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
     """The captures of a WARC/ARC stream (gzipped per record or not), in file order."""
     tally = tally if tally is not None else WarcTally()
     head, broken = _read_head(stream)
-    kind = _archive_kind(head)
+    kind = warc_kind(head)
     if kind is None:
         if broken is not None:
             message = " ".join(str(broken).split())[:300] or type(broken).__name__
@@ -148,7 +148,7 @@ def _check_complete(record, offset: int) -> None:
         raise _RecordCutShort(f"the file ends inside the record at offset {offset}, {missing} bytes short of its Content-Length")
 
 
-def _archive_kind(head: bytes) -> Optional[str]:
+def warc_kind(head: bytes) -> Optional[str]:
     """"warc" or "arc" from a file's first bytes (its first gzip member's, when gzipped), else None."""
     if head[:2] == b"\x1f\x8b":
         try:
