@@ -419,6 +419,37 @@ def test_json_documents_arrays_and_jsonl_under_a_json_name(tmp_path):
     assert records == 8
 
 
+def test_pretty_printed_json_under_a_jsonl_name_and_jq_style_value_sequences(tmp_path):
+    """`jq .` writes one pretty-printed value after another, and exports are often one indented
+    array named .jsonl: read line by line, every line would be a broken record."""
+    story = {"title": "Harbour reopens", "text": "The harbour reopened on Friday after the storm."}
+    answer = {"status": "ok", "articles": [{"title": "Bridge", "description": "The bridge reopened."}, {"title": "Port", "content": "Ships came in."}]}
+    (tmp_path / "export.jsonl").write_text(json.dumps([story, story | {"title": "Again"}], indent=2), encoding="utf-8")
+    (tmp_path / "jq.jsonl").write_text("\n".join(json.dumps(v, indent=2) for v in (story, answer)), encoding="utf-8")
+    (tmp_path / "jq.json").write_text("\n".join(json.dumps(v, indent=4) for v in (story, story)), encoding="utf-8")
+    (tmp_path / "cut.jsonl").write_text(json.dumps(story, indent=2) + '\n{\n  "title": "Cut', encoding="utf-8")
+    (tmp_path / "lines.jsonl").write_text(json.dumps(story) + "\n" + "{\n", encoding="utf-8")  # JSONL, one line broken
+    records = run_read(
+        [tmp_path / "*.json*"],
+        keyed(
+            lambda a: (ref_name(a.source_ref), a.title),
+            [
+                ("export.jsonl[0]", "Harbour reopens"),
+                ("export.jsonl[1]", "Again"),
+                ("jq.jsonl[0]", "Harbour reopens"),
+                ("jq.jsonl[1][articles][0]", "Bridge"),
+                ("jq.jsonl[1][articles][1]", "Port"),
+                ("jq.json[0]", "Harbour reopens"),
+                ("jq.json[1]", "Harbour reopens"),
+                ("cut.jsonl[0]", "Harbour reopens"),
+                ("lines.jsonl:1", "Harbour reopens"),
+            ],
+        ),
+        keyed(letter_key, [("cut.jsonl[1]", "read.jsonl", "invalid_json"), ("lines.jsonl:2", "read.jsonl", "invalid_json")]),
+    )
+    assert records == 11
+
+
 def test_unknown_extensions_are_sniffed(tmp_path):
     shutil.copy(BAD_INPUT / "latin1_page.html", tmp_path / "page.dat")
     # U+2028 is legal inside a JSON string: it must not cut the line.
@@ -438,6 +469,35 @@ def test_unknown_extensions_are_sniffed(tmp_path):
         equal_to([]),
     )
     assert records == 4
+
+
+def test_a_whole_markup_document_saved_as_txt_is_read_as_what_it_is(tmp_path):
+    """A scraper's `.txt` that holds a whole HTML page, a feed or a NITF story: its markup is not
+    article text. A text that merely opens with a tag, or quotes one, stays text."""
+    shutil.copy(BAD_INPUT / "latin1_page.html", tmp_path / "page.txt")
+    (tmp_path / "commented.txt").write_bytes(b"<!-- saved 2025-10-31 -->\n<!DOCTYPE html>" + (BAD_INPUT / "latin1_page.html").read_bytes())
+    (tmp_path / "feed.txt").write_text(SAVED_RSS, encoding="utf-8")
+    (tmp_path / "story.txt").write_bytes((FIXTURES / "news_xml" / "iptc_listing22_sports_story.xml").read_bytes())
+    (tmp_path / "note.txt").write_text("<b>Breaking:</b> the harbour reopened on Friday after the storm, officials said.", encoding="utf-8")
+    (tmp_path / "quote.txt").write_text("<html> is how every page starts, the course notes say; today we look at the head.", encoding="utf-8")
+    records = run_read(
+        [tmp_path / "*.txt"],
+        keyed(
+            lambda a: (ref_name(a.source_ref), a.source_kind),
+            [
+                ("page.txt", "html"),
+                ("commented.txt", "html"),
+                ("feed.txt[0]", "feed"),
+                ("feed.txt[1]", "feed"),
+                ("feed.txt[3]", "feed"),
+                ("story.txt[0]", "newsml"),
+                ("note.txt", "text"),
+                ("quote.txt", "text"),
+            ],
+        ),
+        keyed(lambda letter: (ref_name(letter.source_ref), letter.reason), [("feed.txt[2]", "missing_text")]),
+    )
+    assert records == 9
 
 
 def test_jsonl_in_utf16_and_windows_1252_and_gzip(tmp_path):

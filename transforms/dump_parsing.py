@@ -314,6 +314,26 @@ def sniff_format(head_text: str, name: str = "") -> str:
     return "text"
 
 
+_HTML_DOCUMENT_START = re.compile(r"\A(?:<!--(?:[^-]|-(?!->))*+-->\s*)*+<(?:(?P<doctype>!doctype\s+html)|html[\s>])", re.IGNORECASE)
+_HTML_HEAD_OR_BODY = re.compile(r"<(?:head|body)[\s>]", re.IGNORECASE)
+
+
+def markup_document_format(head_text: str) -> Optional[str]:
+    """"html", "feed" or a news XML format for a file named as plain text that holds a whole
+    markup document (a page saved as `.txt`), else None: its markup is not article text.
+
+    Only whole documents (an HTML doctype or root, a feed's root, an IPTC root): a text that
+    merely starts with a tag stays text."""
+    stripped = head_text.lstrip("\ufeff \t\r\n")
+    if not stripped.startswith("<"):
+        return None
+    start = _HTML_DOCUMENT_START.match(stripped)
+    if start and (start["doctype"] or _HTML_HEAD_OR_BODY.search(stripped, start.end())):
+        return "html"
+    found = sniff_format(stripped)
+    return found if found in ("feed", *NEWS_XML_FORMATS.values()) else None
+
+
 def news_xml_format(root_name: Optional[str]) -> Optional[str]:
     """"nitf" or "newsml" for the root element of an IPTC document (its local name), else None."""
     return NEWS_XML_FORMATS.get((root_name or "").rsplit(":", 1)[-1])

@@ -157,6 +157,7 @@ from transforms.dump_parsing import (
     record_identity,
     require_object,
     run_with_time_limit,
+    markup_document_format,
     sniff_format,
     split_compression,
     xml_root_name,
@@ -401,6 +402,23 @@ def _numbered_lines(text: str) -> Iterator[tuple[int, str]]:
         yield line_no, line.rstrip("\r")
 
 
+def _after_whitespace(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\r\n\ufeff":
+        position += 1
+    return position
+
+
+def _opens_a_pretty_printed_value(head: bytes) -> bool:
+    """A first non-blank line that only opens an object or array (`{`, `[`, `[{`): the file is
+    JSON pretty-printed over many lines, not one record per line."""
+    try:
+        text = decode_bytes(head, honour_declaration=False).text
+    except RefusedInput:
+        return False  # read line by line, where it is refused as it is now
+    first_line = next((line.strip() for _, line in _numbered_lines(text.lstrip("\ufeff")) if line.strip()), "")
+    return first_line in ("{", "[", "[{", "[ {")
+
+
 def _is_json_object(line: str) -> bool:
     try:
         return isinstance(json.loads(line), dict)
@@ -470,6 +488,8 @@ class ParseDumpFileFn(beam.DoFn):
             return
         self._count_encoding(decoded)
 
+        if file_format == "text":
+            file_format = markup_document_format(decoded.text[:SNIFF_BYTES]) or "text"
         file_format = file_format or sniff_format(decoded.text[:SNIFF_BYTES], path)
         if file_format == "text":
             window = self._config.text_date_window
@@ -689,13 +709,16 @@ class ParseDumpFileFn(beam.DoFn):
         return self._article(page.kind, page.path, page.source_ref, record, identity_position=page.position)
 
     def _json_document(self, path: str, text: str) -> Iterator[Output]:
-        """A `.json` file: one object, an array of objects, or JSONL under a .json name."""
+        """A `.json` file (or a `.jsonl` one that is pretty-printed): one object, an array of
+        objects, JSONL under a .json name, or pretty-printed values one after another (`jq .`)."""
         try:
             value = json.loads(text)
         except (json.JSONDecodeError, RecursionError) as error:
             first_line = next((line for _, line in _numbered_lines(text) if line.strip()), "")
             if _is_json_object(first_line):
                 yield from self._jsonl_lines(path, _numbered_lines(text))
+            elif isinstance(error, json.JSONDecodeError) and error.msg == "Extra data":
+                yield from self._json_values(path, text)
             else:
                 yield self._refusal("jsonl", RefusedInput("invalid_json", f"not valid JSON: {error}"), path, text)
             return
@@ -709,6 +732,27 @@ class ParseDumpFileFn(beam.DoFn):
             yield self._refusal("jsonl", RefusedInput("empty_file", "the file holds an empty JSON array"), path, text)
         for index, element in enumerate(value):
             yield self._json_record(path, f"[{index}]", element, raw=json.dumps(element, ensure_ascii=False))
+
+    def _json_values(self, path: str, text: str) -> Iterator[Output]:
+        """JSON values one after another (`jq .` output: pretty-printed objects, or arrays of
+        them), each object a record `path[N]` counted across them all; where the text stops
+        being JSON, one invalid_json dead letter for the rest."""
+        decoder = json.JSONDecoder()
+        index = position = 0
+        while (position := _after_whitespace(text, position)) < len(text):
+            try:
+                value, position_after = decoder.raw_decode(text, position)
+            except (json.JSONDecodeError, RecursionError) as error:
+                line = text.count("\n", 0, position) + 1
+                detail = f"not valid JSON from line {line} on: {error}; the rest of the file is not read"
+                yield self._refusal("jsonl", RefusedInput("invalid_json", detail), f"{path}[{index}]", text[position:])
+                return
+            for element in value if isinstance(value, list) else [value]:
+                # each value as a JSONL line's: an API answer kept whole gives its articles
+                raw = json.dumps(element, ensure_ascii=False)
+                yield from self._document_records(path, f"{path}[{index}]", f"[{index}]", element, raw)
+                index += 1
+            position = position_after
 
     def _json_record(self, path: str, position: str, value: object, raw: str) -> Output:
         return self._jsonl_record(path, f"{path}{position}", position, value, raw)
@@ -730,6 +774,21 @@ class ParseDumpFileFn(beam.DoFn):
             yield self._refusal("file", RefusedInput("binary_file", f"not text: {binary}"), path, head)
             return
         decoder = line_decoder_for(head)
+        if _opens_a_pretty_printed_value(head):
+            # Pretty-printed JSON under a .jsonl name: line by line, every line would be a
+            # broken record; it is read whole, as a .json file is (within max_file_bytes).
+            try:
+                data = self._read_whole(readable_file)
+                decoded = decode_bytes(data, honour_declaration=False)
+            except _FileRefused as refused:
+                yield self._refusal("file", refused, path, refused.raw, refused.raw_size)
+                return
+            except RefusedInput as refused:
+                yield self._refusal("file", refused, path, data)
+                return
+            self._count_encoding(decoded)
+            yield from self._json_document(path, decoded.text)
+            return
         limit = self._config.max_record_bytes
         with contextlib.ExitStack() as cleanup:
             try:
