@@ -135,6 +135,23 @@ ENVELOPE_FIELDS = ("articles", "items", "data", "results", "entries", "documents
 _TRUNCATION_MARKER = re.compile(r"\s*(?:\u2026|\.\.\.)?\s*\[\+\d+ chars\]\s*$")
 LANGUAGE_FIELDS = ("language", "lang")
 ID_FIELDS = ("article_id", "id", "doc_id", "guid", "uri")
+# A spreadsheet's column names in any case ("Title", "URL", "PublishedAt") -> the field names above.
+_FIELD_BY_LOWER_NAME = {
+    name.lower(): name
+    for names in (
+        TEXT_FIELDS, SUMMARY_FIELDS, TITLE_FIELDS, URL_FIELDS, URL_ONLY_WHEN_A_LINK_FIELDS, OUTLET_FIELDS,
+        OUTLET_HOST_FIELDS, DATE_FIELDS, LANGUAGE_FIELDS, ID_FIELDS,
+    )
+    for name in names
+}  # fmt: skip
+
+
+def field_name_of_column(column: str) -> str:
+    """The record field a table's column header names, in any case and spacing ("Published At"
+    and "published at" are published_at); a header that names no known field is kept as written."""
+    name = column.strip()
+    lower = name.lower()
+    return _FIELD_BY_LOWER_NAME.get(lower) or _FIELD_BY_LOWER_NAME.get(re.sub(r"[\s-]+", "_", lower)) or name
 
 FORMAT_BY_EXTENSION = {
     ".txt": "text",
@@ -143,6 +160,8 @@ FORMAT_BY_EXTENSION = {
     ".htm": "html",
     ".xhtml": "html",
     ".jsonl": "jsonl",
+    ".csv": "csv",
+    ".tsv": "csv",
     ".warc": "warc",
     ".arc": "warc",
     # Archives of dump files: each member is read as the file it would be unpacked.

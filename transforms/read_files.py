@@ -1,4 +1,4 @@
-"""ReadFileDumps: file dumps (plain text, HTML, JSONL/JSON, saved feeds, NITF/NewsML-G2, gzip or not) -> Articles.
+"""ReadFileDumps: file dumps (plain text, HTML, JSONL/JSON, CSV/TSV, saved feeds, NITF/NewsML-G2, web and dump archives, compressed or not) -> Articles.
 
 Applied at the pipeline root:
 
@@ -35,6 +35,10 @@ the metric `newsbeam/records_read`. A record is
   a broken archive adds one `malformed_warc` for the rest of it;
 - one non-blank line, for JSONL (blank lines are not records, but they count
   in the line numbers of `source_ref`); one element, for a `.json` array;
+- one row under the header, for CSV/TSV (`.csv`, `.tsv`; `path:LINE`, the line
+  the row starts on; the delimiter is the one that splits the header most):
+  `invalid_csv` for a row of more fields than the header, `record_too_large`
+  over max_record_bytes, `empty_file` for a file with no row;
 - one file, when a file cannot be read as records at all: empty or
   whitespace-only (`empty_file`, also a JSONL file with no non-blank line or an
   empty `.json` array), binary (`binary_file`), too large (`file_too_large`),
@@ -107,6 +111,7 @@ On Dataflow:  newsbeam run --input 'gs://BUCKET/dumps/**' --output gs://BUCKET/n
 from __future__ import annotations
 
 import contextlib
+import csv
 import dataclasses
 import datetime as dt
 import gzip
@@ -118,7 +123,7 @@ import re
 import tarfile
 import zipfile
 import zlib
-from typing import IO, Callable, Iterable, Iterator, NamedTuple, Optional, Union
+from typing import IO, Callable, ContextManager, Iterable, Iterator, NamedTuple, Optional, Union
 
 import apache_beam as beam
 import zstandard
@@ -149,6 +154,7 @@ from transforms.dump_parsing import (
     ParsedRecord,
     dump_name,
     extract_html_article,
+    field_name_of_column,
     folder_name,
     load_html_extractor,
     format_from_extension,
@@ -402,6 +408,31 @@ def _numbered_lines(text: str) -> Iterator[tuple[int, str]]:
         yield line_no, line.rstrip("\r")
 
 
+_CSV_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _csv_delimiter(head_text: str) -> str:
+    """The delimiter that splits the header line into the most columns (a header's names hold
+    no delimiters; a row's text does, so rows are not looked at). Comma when none does."""
+    header_line = head_text.lstrip("\ufeff").split("\n", 1)[0]
+    counts = {delimiter: header_line.count(delimiter) for delimiter in _CSV_DELIMITERS}
+    best = max(_CSV_DELIMITERS, key=lambda delimiter: counts[delimiter])
+    return best if counts[best] else ","
+
+
+def _limit_csv_fields(max_record_bytes: int) -> None:
+    # The module-wide cap (131,072 characters by default) is raised to the record cap, so that
+    # a long article is a record; the cap itself is kept row by row (_csv_row).
+    if csv.field_size_limit() < max_record_bytes:
+        csv.field_size_limit(max_record_bytes)
+
+
+def _csv_refusal(error: csv.Error, max_record_bytes: int) -> RefusedInput:
+    if "field larger than field limit" in str(error):
+        return RefusedInput("record_too_large", f"a field over the limit of {max_record_bytes} characters (max_record_bytes)")
+    return RefusedInput("invalid_csv", f"not valid CSV: {error}")
+
+
 def _after_whitespace(text: str, position: int) -> int:
     while position < len(text) and text[position] in " \t\r\n\ufeff":
         position += 1
@@ -458,6 +489,9 @@ class ParseDumpFileFn(beam.DoFn):
         if file_format == "warc":
             yield from self._stream_warc(readable_file)
             return
+        if file_format == "csv":
+            yield from self._stream_csv(readable_file)
+            return
         if file_format is None:
             # A web archive or a tar under a name that does not say so (a crawler's
             # `.warc.gz.open`, `CC-NEWS-20240501.gz`, an export `.dat`) would otherwise be read
@@ -502,6 +536,9 @@ class ParseDumpFileFn(beam.DoFn):
             yield from self._json_document(path, decoded.text)
         elif file_format == "feed":
             yield from self._feed_document(path, data, decoded.text)
+        elif file_format == "csv":
+            # an archive member, read whole: the same rows as a streamed file's
+            yield from self._csv_rows(path, data[:SNIFF_BYTES], decoded.encoding, lambda: contextlib.nullcontext(io.BytesIO(data)))
         elif file_format in ("nitf", "newsml", "rcv1"):
             yield from self._news_xml_document(file_format, path, data, decoded.text)
         elif file_format == "xml":
@@ -858,12 +895,91 @@ class ParseDumpFileFn(beam.DoFn):
             at = f"{prefix}[{index}]"
             yield self._jsonl_record(path, source_ref + at, position + at, element, json.dumps(element, ensure_ascii=False))
 
-    def _jsonl_record(self, path: str, source_ref: str, position: str, value: object, raw: str) -> Output:
+    def _jsonl_record(self, path: str, source_ref: str, position: str, value: object, raw: str, kind: str = "jsonl") -> Output:
         try:
             record = parse_news_json(require_object(value), self._config.text_date_window)
         except RefusedInput as refused:
-            return self._refusal("jsonl", refused, source_ref, raw)
-        return self._article("jsonl", path, source_ref, record, identity_position=position)
+            return self._refusal(kind, refused, source_ref, raw)
+        return self._article(kind, path, source_ref, record, identity_position=position)
+
+    # --- CSV / TSV --------------------------------------------------------
+
+    def _stream_csv(self, readable_file: fileio.ReadableFile) -> Iterator[Output]:
+        """A CSV or TSV file with a header row, streamed row by row (no file size limit): each row
+        a record whose fields are its columns, named as JSONL fields are ("All the News":
+        title, publication, date, content). `source_ref` is `path:LINE`, the line the row starts on."""
+        path = readable_file.metadata.path
+        try:
+            with _open_decompressed(readable_file) as stream:
+                head = _read_head(stream)
+            binary = binary_signature(head)
+            encoding = decode_bytes(head, honour_declaration=False).encoding if not binary else ""
+        except _STREAM_ERRORS as error:
+            raw = _raw_head(readable_file)
+            yield self._refusal("file", _stream_error(error, _compression_of(path, raw or b"")), path, raw)
+            return
+        except RefusedInput as refused:
+            yield self._refusal("file", refused, path, head)
+            return
+        if binary:
+            yield self._refusal("file", RefusedInput("binary_file", f"not text: {binary}"), path, head)
+            return
+        yield from self._csv_rows(path, head, encoding, lambda: _open_decompressed(readable_file))
+
+    def _csv_rows(self, path: str, head: bytes, encoding: str, open_stream: Callable[[], ContextManager[IO[bytes]]]) -> Iterator[Output]:
+        """The records of a CSV/TSV stream, whose first bytes are `head` (see `_stream_csv`)."""
+        delimiter = "\t" if dump_name(path).lower().endswith(".tsv") else _csv_delimiter(head.decode(encoding, errors="replace"))
+        header: Optional[list[str]] = None
+        records = 0
+        line = 1
+        with contextlib.ExitStack() as cleanup:
+            try:
+                stream = cleanup.enter_context(open_stream())
+                # utf-8-sig: a spreadsheet's byte order mark is not part of the first column's name
+                text = io.TextIOWrapper(stream, encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace", newline="")
+                rows = csv.reader(text, delimiter=delimiter)
+                _limit_csv_fields(self._config.max_record_bytes)
+                while True:
+                    line = rows.line_num + 1
+                    try:
+                        row = next(rows)
+                    except StopIteration:
+                        break
+                    except csv.Error as error:
+                        records += 1
+                        yield self._refusal("csv", _csv_refusal(error, self._config.max_record_bytes), f"{path}:{line}", None)
+                        continue
+                    if not any(cell.strip() for cell in row):
+                        continue
+                    if header is None:
+                        header = [field_name_of_column(name) for name in row]
+                        continue
+                    records += 1
+                    yield self._csv_row(path, line, header, row, delimiter)
+            except _STREAM_ERRORS as error:
+                broken = _stream_error(error, split_compression(path)[1] or "gzip")
+                refused = RefusedInput(broken.reason, f"{broken.detail}; the row on line {line} and after not read")
+                yield self._refusal("csv", refused, f"{path}:{line}", None)
+                return
+        if records == 0:
+            detail = "no row under its header" if header else "no header and no row"
+            yield self._refusal("csv", RefusedInput("empty_file", detail), path, None)
+
+    def _csv_row(self, path: str, line: int, header: list[str], row: list[str], delimiter: str) -> Output:
+        source_ref = f"{path}:{line}"
+        raw = delimiter.join(row)
+        size = len(raw.encode("utf-8", errors="replace"))
+        if size > self._config.max_record_bytes:
+            detail = f"a row of {size} bytes, over the limit of {self._config.max_record_bytes} bytes (max_record_bytes)"
+            return self._refusal("csv", RefusedInput("record_too_large", detail), source_ref, raw, size)
+        if len(row) > len(header):
+            detail = f"a row of {len(row)} fields under a header of {len(header)} (a stray quote or delimiter?)"
+            return self._refusal("csv", RefusedInput("invalid_csv", detail), source_ref, raw)
+        # Fewer fields: trailing empty cells left out, as spreadsheets and hand-made files do.
+        # An empty cell is a missing value, as an absent JSON field is; unnamed columns (a
+        # spreadsheet's row index) are not fields.
+        value = {name: cell for name, cell in zip(header, row) if name and cell.strip()}
+        return self._jsonl_record(path, source_ref, f":{line}", value, raw, kind="csv")
 
     # --- saved feeds ------------------------------------------------------
 

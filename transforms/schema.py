@@ -52,7 +52,7 @@ class Article:
     text: str
     published_at: Optional[dt.datetime]  # timezone-aware, UTC; None when unknown
     language: Optional[str]  # ISO 639-1 code, e.g. "en"
-    source_kind: str  # "text", "html", "jsonl", "feed", "nitf", "newsml", "rcv1" or "warc"
+    source_kind: str  # "text", "html", "jsonl", "feed", "nitf", "newsml", "rcv1", "warc" or "csv"
     source_ref: str  # where it came from: path, path:LINE, path[INDEX], path@OFFSET (WARC), archive!/member, or URL
     ingested_at: dt.datetime  # when this run read it (UTC)
     date_source: str = "unknown"  # evidence for published_at (see README)

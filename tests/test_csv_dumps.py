@@ -1,0 +1,79 @@
+"""CSV and TSV news dumps ("All the News", spreadsheet exports), read row by row by
+ReadFileDumps in real pipelines: each row a record by its column names, every row counted."""
+
+from __future__ import annotations
+
+import gzip
+import zipfile
+
+from tests.test_read_files import keyed, letter_key, ref_name, run_read
+from transforms.read_files import ReadConfig
+
+STORY = "The harbour reopened on Friday after the storm, officials said, and ships came in."
+
+
+def row_key(article):
+    published = article.published_at.date().isoformat() if article.published_at else None
+    return (ref_name(article.source_ref), article.source_kind, article.title, article.outlet, published, article.url)
+
+
+def test_csv_and_tsv_rows_are_records_named_by_their_header(tmp_path):
+    # "All the News" layout: an unnamed index column, a quoted body over several lines, a BOM.
+    (tmp_path / "all-the-news.csv").write_text(
+        ",title,publication,author,date,content,url\n"
+        f'0,Harbour reopens,Wire,Ann,2016-12-31,"{STORY}\n\nA second paragraph, with ""quotes""."\n'
+        '1,Bridge reopens,Desk,Bob,2017-01-02,"The bridge reopened, and traffic came back.",https://desk.example/bridge\n',
+        encoding="utf-8-sig",
+    )
+    # A European export: semicolons, Windows-1252, trailing empty cells left out.
+    # column names in any case
+    (tmp_path / "export.csv").write_bytes(f"Title;Source;Text;Published At\nCafé reopens;Le Monde;{STORY.replace('harbour', 'café')}\n".encode("cp1252"))
+    (tmp_path / "wire.tsv.gz").write_bytes(gzip.compress(f"TITLE\tTEXT\tSOURCE\nTab story\t{STORY}\tWire\n\n".encode()))
+    # a member of an archive is read whole, to the same rows
+    with zipfile.ZipFile(tmp_path / "desk.zip", "w") as archive:
+        archive.writestr("rows.csv", f'title,content,publication,date\nZipped,"{STORY}",Desk,2017-01-03\n')
+    records = run_read(
+        [tmp_path / "*"],
+        keyed(
+            row_key,
+            [
+                ("all-the-news.csv:2", "csv", "Harbour reopens", "Wire", "2016-12-31", None),
+                ("all-the-news.csv:5", "csv", "Bridge reopens", "Desk", "2017-01-02", "https://desk.example/bridge"),
+                ("export.csv:2", "csv", "Café reopens", "Le Monde", None, None),
+                ("wire.tsv.gz:2", "csv", "Tab story", "Wire", None, None),
+                ("rows.csv:2", "csv", "Zipped", "Desk", "2017-01-03", None),
+            ],
+        ),
+        keyed(letter_key, []),
+    )
+    assert records == 5
+
+
+def test_broken_rows_are_dead_letters_one_each_and_the_rows_after_them_are_read(tmp_path):
+    (tmp_path / "desk.csv").write_text(
+        "title,text\n"
+        f'Stray,"{STORY}",extra cell\n'  # more fields than the header
+        "No text,\n"  # a row, but nothing to read
+        f'Long,"{"word " * 400}"\n'  # over max_record_bytes
+        f'Fine,"{STORY}"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "header-only.csv").write_text("title,text\n\n", encoding="utf-8")
+    (tmp_path / "open-quote.csv").write_text(f'title,text\nA,"never closed {STORY}\nB,"{STORY}"\n', encoding="utf-8")
+    records = run_read(
+        [tmp_path / "*.csv"],
+        keyed(lambda article: (ref_name(article.source_ref), article.title), [("desk.csv:5", "Fine")]),
+        keyed(
+            letter_key,
+            [
+                ("desk.csv:2", "read.csv", "invalid_csv"),
+                ("desk.csv:3", "read.csv", "missing_text"),
+                ("desk.csv:4", "read.csv", "record_too_large"),
+                ("header-only.csv", "read.csv", "empty_file"),
+                # the quote runs to the end of the file: one row, of too many fields
+                ("open-quote.csv:2", "read.csv", "invalid_csv"),
+            ],
+        ),
+        config=ReadConfig(max_record_bytes=1000),
+    )
+    assert records == 6
