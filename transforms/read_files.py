@@ -441,13 +441,11 @@ def _after_whitespace(text: str, position: int) -> int:
 
 def _opens_a_pretty_printed_value(head: bytes) -> bool:
     """A first non-blank line that only opens an object or array (`{`, `[`, `[{`): the file is
-    JSON pretty-printed over many lines, not one record per line."""
-    try:
-        text = decode_bytes(head, honour_declaration=False).text
-    except RefusedInput:
-        return False  # read line by line, where it is refused as it is now
-    first_line = next((line.strip() for _, line in _numbered_lines(text.lstrip("\ufeff")) if line.strip()), "")
-    return first_line in ("{", "[", "[{", "[ {")
+    JSON pretty-printed over many lines, not one record per line. Looked at in bytes (every
+    JSONL file passes here): a UTF-16 file is read line by line, as before."""
+    lines = head.removeprefix(b"\xef\xbb\xbf").split(b"\n", 64)
+    first_line = next((line.strip() for line in lines if line.strip()), b"")
+    return first_line in (b"{", b"[", b"[{", b"[ {")
 
 
 def _is_json_object(line: str) -> bool:
@@ -913,7 +911,7 @@ class ParseDumpFileFn(beam.DoFn):
             with _open_decompressed(readable_file) as stream:
                 head = _read_head(stream)
             binary = binary_signature(head)
-            encoding = decode_bytes(head, honour_declaration=False).encoding if not binary else ""
+            decoded_head = None if binary else decode_bytes(head, honour_declaration=False)
         except _STREAM_ERRORS as error:
             raw = _raw_head(readable_file)
             yield self._refusal("file", _stream_error(error, _compression_of(path, raw or b"")), path, raw)
@@ -924,7 +922,9 @@ class ParseDumpFileFn(beam.DoFn):
         if binary:
             yield self._refusal("file", RefusedInput("binary_file", f"not text: {binary}"), path, head)
             return
-        yield from self._csv_rows(path, head, encoding, lambda: _open_decompressed(readable_file))
+        # the encoding is counted as for a file read whole; replaced bytes only as far as the head
+        self._count_encoding(decoded_head)
+        yield from self._csv_rows(path, head, decoded_head.encoding, lambda: _open_decompressed(readable_file))
 
     def _csv_rows(self, path: str, head: bytes, encoding: str, open_stream: Callable[[], ContextManager[IO[bytes]]]) -> Iterator[Output]:
         """The records of a CSV/TSV stream, whose first bytes are `head` (see `_stream_csv`)."""
