@@ -198,6 +198,23 @@ class _ZstdFrames(io.RawIOBase):
 DECOMPRESSION_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
 
 
+def read_up_to(stream: IO[bytes], limit: int) -> tuple[bytes, Optional[BaseException]]:
+    """Up to `limit` bytes, piece by piece (`read1` where the stream has it), and the error that
+    stopped the reading short, if one did. A decompressor asked for more than a cut file holds
+    raises, and one large read that fails takes what it had decompressed with it."""
+    data = bytearray()
+    read_some = getattr(stream, "read1", stream.read)
+    try:
+        while len(data) < limit:
+            piece = read_some(limit - len(data))
+            if not piece:
+                break
+            data += piece
+    except DECOMPRESSION_ERRORS as error:
+        return bytes(data), error
+    return bytes(data), None
+
+
 def corrupt_compression(codec: str, error: BaseException) -> RefusedInput:
     """The refusal of data that does not decompress (gzip's reason kept as it always was)."""
     reason = "corrupt_gzip" if codec == "gzip" else "corrupt_compression"

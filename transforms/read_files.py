@@ -147,6 +147,7 @@ from transforms.decoding import (
     decompress,
     decompressing_reader,
     line_decoder_for,
+    read_up_to,
 )
 from transforms.dump_parsing import (
     ARCHIVE_FORMATS,
@@ -351,18 +352,10 @@ def _open_decompressed(readable_file: fileio.ReadableFile) -> Iterator[IO[bytes]
 
 def _read_head(stream: IO[bytes]) -> bytes:
     """Up to SNIFF_BYTES from the start; a stream that breaks early gives what came before."""
-    head = bytearray()
-    read_some = getattr(stream, "read1", stream.read)
-    try:
-        while len(head) < SNIFF_BYTES:
-            chunk = read_some(SNIFF_BYTES - len(head))
-            if not chunk:
-                break
-            head += chunk
-    except _STREAM_ERRORS:
-        if not head:
-            raise
-    return bytes(head)
+    head, error = read_up_to(stream, SNIFF_BYTES)
+    if error is not None and not head:
+        raise error
+    return head
 
 
 def _byte_lines(stream: IO[bytes], decoder: LineDecoder, limit: int) -> Iterator[tuple[int, Union[str, _LongLine]]]:

@@ -53,7 +53,7 @@ from typing import IO, Iterator, Optional, Union
 
 from warcio.archiveiterator import ArchiveIterator
 
-from transforms.decoding import DECOMPRESSION_ERRORS, RefusedInput
+from transforms.decoding import RefusedInput, read_up_to
 from transforms.dump_parsing import parse_record_date
 
 CAPTURE_TYPES = frozenset({"response", "resource"})
@@ -92,12 +92,11 @@ class WarcTally:
 def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] = None) -> Iterator[Union[WarcCapture, WarcBroken]]:
     """The captures of a WARC/ARC stream (gzipped per record or not), in file order."""
     tally = tally if tally is not None else WarcTally()
-    head, broken = _read_head(stream)
+    head, broken = read_up_to(stream, _HEAD_BYTES)
     kind = warc_kind(head)
     if kind is None:
         if broken is not None:
-            message = " ".join(str(broken).split())[:300] or type(broken).__name__
-            yield WarcBroken(0, RefusedInput("malformed_warc", f"the archive cannot be read from its start: {message}"))
+            yield WarcBroken(0, RefusedInput("malformed_warc", f"the archive cannot be read from its start: {_message(broken)}"))
         elif head:
             yield WarcBroken(0, RefusedInput("malformed_warc", "not a WARC or ARC archive: it opens with neither WARC/ nor filedesc://"))
         return
@@ -130,10 +129,13 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
             _check_complete(record, offset)
         except Exception as error:  # noqa: BLE001 - warcio and zlib raise many kinds
             where = f"after offset {offset}" if offset else "from its start"
-            message = " ".join(str(error).split())[:300] or type(error).__name__
-            yield WarcBroken(offset, RefusedInput("malformed_warc", f"the archive cannot be read {where}: {message}"))
+            yield WarcBroken(offset, RefusedInput("malformed_warc", f"the archive cannot be read {where}: {_message(error)}"))
             return
         yield dataclasses.replace(capture, offset=offset, refused=_placed(capture.refused, capture.url, offset))
+
+
+def _message(error: BaseException) -> str:
+    return " ".join(str(error).split())[:300] or type(error).__name__
 
 
 class _RecordCutShort(Exception):
@@ -161,22 +163,6 @@ def warc_kind(head: bytes) -> Optional[str]:
     if head.startswith(b"filedesc://"):
         return "arc"
     return None
-
-
-def _read_head(stream: IO[bytes]) -> tuple[bytes, Optional[BaseException]]:
-    """Up to _HEAD_BYTES from the start, and the error that stopped the reading short, if one did:
-    a decompressor asked for more than a cut file holds raises, and keeps back what it had."""
-    head = bytearray()
-    read_some = getattr(stream, "read1", stream.read)
-    try:
-        while len(head) < _HEAD_BYTES:
-            chunk = read_some(_HEAD_BYTES - len(head))
-            if not chunk:
-                break
-            head += chunk
-    except DECOMPRESSION_ERRORS as error:
-        return bytes(head), error
-    return bytes(head), None
 
 
 def _gzipped_as_a_whole(head: bytes) -> bool:
@@ -244,25 +230,24 @@ class _CutShownAsError:
         return self._stream.tell()
 
     def read(self, size: int = -1) -> bytes:
-        # Piece by piece (read1), so that what decompressed before the cut is returned first and
-        # the cut raised on the next read: one large read that fails takes its whole piece with it.
+        # Piece by piece (read_up_to), so that what decompressed before the cut is returned first
+        # and the cut raised on the next read.
         if self._cut is not None:
             raise self._cut
-        read_some = getattr(self._stream, "read1", None)
-        if read_some is None or size is None or size < 0:
-            read_some, size = self._stream.read, -1
-        data = bytearray()
-        try:
-            while size < 0 or len(data) < size:
-                piece = read_some(size - len(data) if size >= 0 else -1)
-                data += piece
-                if not piece or size < 0:
-                    break
-        except EOFError as error:
-            self._cut = StreamCutShort(str(error))
-            if not data:
-                raise self._cut from error
-        return bytes(data)
+        if size is None or size < 0:
+            try:
+                return self._stream.read()
+            except EOFError as error:
+                raise StreamCutShort(str(error)) from error
+        data, error = read_up_to(self._stream, size)
+        if error is None:
+            return data
+        if not isinstance(error, EOFError):
+            raise error  # warcio reports it as what it is
+        self._cut = StreamCutShort(str(error))
+        if not data:
+            raise self._cut from error
+        return data
 
 
 def _placed(refused: Optional[RefusedInput], url: Optional[str], offset: int) -> Optional[RefusedInput]:
