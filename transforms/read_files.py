@@ -472,28 +472,24 @@ class ParseDumpFileFn(beam.DoFn):
             yield output
 
     def _records(self, readable_file: fileio.ReadableFile) -> Iterator[Output]:
-        path = readable_file.metadata.path
-        file_format = format_from_extension(path)
+        # A web archive or a tar under a name that does not say so (a crawler's `.warc.gz.open`,
+        # `CC-NEWS-20240501.gz`, an export `.dat`) would otherwise be read whole as one text,
+        # headers and markup and all.
+        file_format = format_from_extension(readable_file.metadata.path) or _container_format(readable_file)
         if file_format == "jsonl":
             yield from self._stream_jsonl(readable_file)
-            return
-        if file_format == "warc":
+        elif file_format == "warc":
             yield from self._stream_warc(readable_file)
-            return
-        if file_format == "csv":
+        elif file_format == "csv":
             yield from self._stream_csv(readable_file)
-            return
-        if file_format is None:
-            # A web archive or a tar under a name that does not say so (a crawler's
-            # `.warc.gz.open`, `CC-NEWS-20240501.gz`, an export `.dat`) would otherwise be read
-            # whole as one text, headers and markup and all.
-            file_format = _container_format(readable_file)
-            if file_format == "warc":
-                yield from self._stream_warc(readable_file)
-                return
-        if file_format in ARCHIVE_FORMATS:
+        elif file_format in ARCHIVE_FORMATS:
             yield from self._archive_members(readable_file, file_format)
-            return
+        else:
+            yield from self._whole_file(readable_file, file_format)
+
+    def _whole_file(self, readable_file: fileio.ReadableFile, file_format: Optional[str]) -> Iterator[Output]:
+        """The records of a file read whole, within max_file_bytes."""
+        path = readable_file.metadata.path
         try:
             data = self._read_whole(readable_file)
         except _FileRefused as refused:
@@ -602,7 +598,7 @@ class ParseDumpFileFn(beam.DoFn):
                 self._abandoned_extractions.inc()
             raise
 
-    # --- JSON -------------------------------------------------------------
+    # --- zip and tar archives, web archives ------------------------------
 
     def _archive_members(self, readable_file: fileio.ReadableFile, kind: str) -> Iterator[Output]:
         """A zip or tar file: each regular member read as the file it would be unpacked (`path!/member`)."""
@@ -736,6 +732,8 @@ class ParseDumpFileFn(beam.DoFn):
             record = dataclasses.replace(record, published_at=page.captured_at, date_source="fetch_time")
         return self._article(page.kind, page.path, page.source_ref, record, identity_position=page.position)
 
+    # --- JSON -------------------------------------------------------------
+
     def _json_document(self, path: str, text: str) -> Iterator[Output]:
         """A `.json` file (or a `.jsonl` one that is pretty-printed): one object, an array of
         objects, JSONL under a .json name, or pretty-printed values one after another (`jq .`)."""
@@ -789,34 +787,16 @@ class ParseDumpFileFn(beam.DoFn):
         """A JSONL file, streamed line by line (no file size limit)."""
         path = readable_file.metadata.path
         try:
-            with _open_decompressed(readable_file) as stream:
-                head = _read_head(stream)
-        except _STREAM_ERRORS as error:
-            # Nothing of it could be read as text: the dead letter keeps the file's own first bytes.
-            raw, size = _raw_head(readable_file), readable_file.metadata.size_in_bytes
-            codec = _compression_of(path, raw or b"")
-            yield self._refusal("file", _stream_error(error, codec), path, raw, size if raw is not None else None)
+            head = _streamed_text_head(readable_file)
+        except _FileRefused as refused:
+            yield self._refusal("file", refused, path, refused.raw, refused.raw_size)
             return
-        binary = binary_signature(head)
-        if binary:
-            yield self._refusal("file", RefusedInput("binary_file", f"not text: {binary}"), path, head)
-            return
-        decoder = line_decoder_for(head)
         if _opens_a_pretty_printed_value(head):
             # Pretty-printed JSON under a .jsonl name: line by line, every line would be a
             # broken record; it is read whole, as a .json file is (within max_file_bytes).
-            try:
-                data = self._read_whole(readable_file)
-                decoded = decode_bytes(data, honour_declaration=False)
-            except _FileRefused as refused:
-                yield self._refusal("file", refused, path, refused.raw, refused.raw_size)
-                return
-            except RefusedInput as refused:
-                yield self._refusal("file", refused, path, data)
-                return
-            self._count_encoding(decoded)
-            yield from self._json_document(path, decoded.text)
+            yield from self._whole_file(readable_file, "json")
             return
+        decoder = line_decoder_for(head)
         limit = self._config.max_record_bytes
         with contextlib.ExitStack() as cleanup:
             try:
@@ -901,19 +881,13 @@ class ParseDumpFileFn(beam.DoFn):
         title, publication, date, content). `source_ref` is `path:LINE`, the line the row starts on."""
         path = readable_file.metadata.path
         try:
-            with _open_decompressed(readable_file) as stream:
-                head = _read_head(stream)
-            binary = binary_signature(head)
-            decoded_head = None if binary else decode_bytes(head, honour_declaration=False)
-        except _STREAM_ERRORS as error:
-            raw = _raw_head(readable_file)
-            yield self._refusal("file", _stream_error(error, _compression_of(path, raw or b"")), path, raw)
+            head = _streamed_text_head(readable_file)
+            decoded_head = decode_bytes(head, honour_declaration=False)
+        except _FileRefused as refused:
+            yield self._refusal("file", refused, path, refused.raw, refused.raw_size)
             return
         except RefusedInput as refused:
             yield self._refusal("file", refused, path, head)
-            return
-        if binary:
-            yield self._refusal("file", RefusedInput("binary_file", f"not text: {binary}"), path, head)
             return
         # the encoding is counted as for a file read whole; replaced bytes only as far as the head
         self._count_encoding(decoded_head)
@@ -1129,6 +1103,24 @@ def _container_format(readable_file: fileio.ReadableFile) -> Optional[str]:
     if head[_TAR_MAGIC_AT : _TAR_MAGIC_AT + 5] == b"ustar":
         return "tar"
     return None
+
+
+def _streamed_text_head(readable_file: fileio.ReadableFile) -> bytes:
+    """The first SNIFF_BYTES (decompressed) of a file read as a stream of text, or _FileRefused
+    when nothing of it can be read, or it is binary."""
+    path = readable_file.metadata.path
+    try:
+        with _open_decompressed(readable_file) as stream:
+            head = _read_head(stream)
+    except _STREAM_ERRORS as error:
+        # Nothing of it could be read as text: the dead letter keeps the file's own first bytes.
+        raw, size = _raw_head(readable_file), readable_file.metadata.size_in_bytes
+        refused = _stream_error(error, _compression_of(path, raw or b""))
+        raise _FileRefused(refused.reason, refused.detail, raw, size if raw is not None else None) from error
+    binary = binary_signature(head)
+    if binary:
+        raise _FileRefused("binary_file", f"not text: {binary}", head)
+    return head
 
 
 def _raw_head(readable_file: fileio.ReadableFile) -> Optional[bytes]:
