@@ -280,8 +280,10 @@ def html_to_text(markup: str) -> str:
 
 def _collapse_source_line_breaks(root) -> None:
     """A line break in HTML source is a space (pretty-printed markup wraps its lines), except in `pre`."""
+    # a pre and all it holds (the set keeps lxml's element proxies alive, so identity holds)
+    in_pre = {element for pre in root.iter("pre") for element in pre.iter()}
     for element in root.iter():
-        preformatted = element.tag == "pre" or any(parent.tag == "pre" for parent in element.iterancestors())
+        preformatted = element in in_pre
         if element.text and not preformatted:
             element.text = _SOURCE_WHITESPACE.sub(" ", element.text)
         if element.tail and not (preformatted and element.tag != "pre"):
