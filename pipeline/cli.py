@@ -100,8 +100,7 @@ def _with_subscription_lists(config, paths: Sequence[str]):
     run (SubscriptionListError names a list that cannot be used and what is wrong)."""
     lists = [path if "://" in path else os.path.abspath(os.path.expanduser(path)) for path in paths]
     feeds = config.feeds.model_copy(update={"opml": (*config.feeds.opml, *lists)})
-    feeds = feeds.model_copy(update={"sources": feeds.subscribed, "opml": ()})  # reads every list
-    return config.model_copy(update={"feeds": feeds})
+    return config.model_copy(update={"feeds": feeds.with_lists_read()})
 
 
 def _folder_means_its_files(pattern: str) -> str:

@@ -82,7 +82,7 @@ def build_pipeline(
         )
         read_articles.append(articles)
         read_dead.append(dead)
-    if sources.feeds or config.feeds.subscribed:
+    if sources.feeds or config.feeds.has_feeds:
         # ReadFeeds reads the --feed URLs and the feeds listed in the config.
         read = pipeline | "ReadFeeds" >> ReadFeeds(
             list(sources.feeds), config.feeds, ingested_at=ingested_at, streaming=streaming,

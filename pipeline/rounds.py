@@ -78,7 +78,7 @@ def plan_rounds(config, feeds: Sequence[str], has_inputs: bool, max_rounds: Opti
     from transforms.read_feeds import ReadFeeds
 
     intervals, limits = [], []
-    if feeds or config.feeds.subscribed:
+    if feeds or config.feeds.has_feeds:
         intervals.append(ReadFeeds(list(feeds), config.feeds).tick_interval_s)
         if config.feeds.run_for_s:
             limits.append(config.feeds.run_for_s)
@@ -183,7 +183,9 @@ def run_rounds(
     from apache_beam.io.filesystems import FileSystems
 
     run_id = uuid.uuid4().hex[:8]
-    has_feeds = bool(feeds or config.feeds.subscribed)
+    # Every round builds a graph that resolves the feeds: read the subscription lists once, here.
+    config = config.model_copy(update={"feeds": config.feeds.with_lists_read()})
+    has_feeds = bool(feeds or config.feeds.sources)
     interrupt_on_stop_signals()
     started = time.time()
     rounds_done = 0

@@ -244,3 +244,38 @@ def test_a_list_url_that_fails_or_is_private_stops_the_run_naming_it(server, tmp
     assert run.returncode == 2 and "private_address" in run.stderr
     assert server.hits("/lists/run-private.opml") == hits
     assert not (tmp_path / "out").exists()
+
+
+def test_a_list_url_is_fetched_once_however_often_the_read_section_is_asked(server, tmp_path):
+    feed = server.url("/synthetic/306.xml?items=1")
+    listed = _serve_list(server, "/lists/asked-often.opml", _opml([("Sixth", feed)]).encode())
+    feeds = FeedsConfig(opml=[listed], allowed_networks=["127.0.0.0/8"])
+    assert feeds.has_feeds and server.hits("/lists/asked-often.opml") == 0
+    read = feeds.with_lists_read()
+    assert server.hits("/lists/asked-often.opml") == 1
+    assert read.opml == () and read.has_feeds and read.with_lists_read() is read
+    assert [spec.url for spec in read.subscribed] == [feed]
+    assert [resolved.url for resolved in resolve_feeds([], read)] == [feed]
+    assert server.hits("/lists/asked-often.opml") == 1
+
+
+def test_streaming_rounds_called_directly_fetch_a_list_url_once_not_every_round(server, tmp_path):
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipeline.config import NewsbeamConfig
+    from pipeline.rounds import RoundsPlan, run_rounds
+    from pipeline.runners import BATCH_LOCAL_RUNNER
+
+    feed = server.url("/synthetic/307.xml?items=2")
+    listed = _serve_list(server, "/lists/every-round.opml", _opml([("Seventh", feed)]).encode())
+    config = NewsbeamConfig()
+    config = config.model_copy(
+        update={"feeds": config.feeds.model_copy(update={"opml": (listed,), "allow_private_network": True})}
+    )
+    output = tmp_path / "out"
+    plan = RoundsPlan(interval_s=0.0, max_rounds=3)
+    options = PipelineOptions([f"--runner={BATCH_LOCAL_RUNNER}"])
+    assert run_rounds(str(output), options, config, [], [], plan, BATCH_LOCAL_RUNNER) == 0
+    assert server.hits("/lists/every-round.opml") == 1
+    titles = duckdb.sql(f"select title from read_parquet('{output}/event_id=*/date=*/*.parquet') order by title").fetchall()
+    assert titles == [("Item 0 of feed 307",), ("Item 1 of feed 307",)]

@@ -227,8 +227,23 @@ class FeedsConfig(BaseModel):
         return (value,) if isinstance(value, str) else value
 
     @property
+    def has_feeds(self) -> bool:
+        """Whether any feed is configured, told without reading (or fetching) a subscription list."""
+        return bool(self.sources or self.opml)
+
+    def with_lists_read(self) -> "FeedsConfig":
+        """This section with its `opml` lists read once, now (a list at a URL is fetched), and their
+        feeds moved into `sources`. `subscribed` reads every list each time it is asked; a caller
+        that asks more than once (a graph checks for feeds and then resolves them, a streaming run
+        builds a graph every round) takes this copy first and fetches each list once per run."""
+        if not self.opml:
+            return self
+        return self.model_copy(update={"sources": self.subscribed, "opml": ()})
+
+    @property
     def subscribed(self) -> tuple[FeedSpec, ...]:
-        """Every configured feed: `sources`, then the feeds of the `opml` lists not already there."""
+        """Every configured feed: `sources`, then the feeds of the `opml` lists not already there.
+        Reads the lists on every call: see `with_lists_read`."""
         listed = {spec.url for spec in self.sources}
         from_lists: list[str] = []
         client: Optional[HttpClient] = None

@@ -14,7 +14,9 @@ A list published at an http(s) URL (a desk's shared list, a directory's
 export) is fetched by `fetched_feed_urls` with the feeds' own HTTP client:
 their timeouts, byte cap (`max_feed_bytes`), retries with backoff and
 private-network policy. It is fetched once, when the run starts
-(`FeedsConfig.subscribed`), not at configuration time, so that loading a
+(`FeedsConfig.with_lists_read`; the CLI and streaming rounds take that copy
+once, a direct caller of `FeedsConfig.subscribed` fetches on every call), not
+at configuration time, so that loading a
 config never touches the network.
 
 What is not taken from the list: an outline's title. It is the reader's label
