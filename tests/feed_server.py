@@ -374,6 +374,11 @@ def _fault_routes(server: FeedServer) -> dict[str, Responder]:
         body = body.decode("utf-8").encode("cp1252")
         return Response(200, {"Content-Type": "application/rss+xml; charset=utf-8"}, body)
 
+    def damaged_declaration(request: Request) -> Response:
+        # one byte of the encoding's name flipped: feedparser 6 raised UnicodeDecodeError on it
+        body = rss("News", page_items(2)).replace(b'encoding="utf-8"', b'encoding="utf\xd0\x38"')
+        return Response(200, {"Content-Type": "application/rss+xml"}, body)
+
     def no_charset(request: Request) -> Response:
         body = rss("Caf\u00e9 news", page_items(2)).replace(b' encoding="utf-8"', b"")
         return Response(200, {"Content-Type": "text/xml"}, body)
@@ -469,6 +474,7 @@ def _fault_routes(server: FeedServer) -> dict[str, Responder]:
         "/fault/garbage.xml": garbage,
         "/fault/wrong-charset.xml": wrong_charset,
         "/fault/no-charset.xml": no_charset,
+        "/fault/damaged-declaration.xml": damaged_declaration,
         "/fault/html-as-feed": html_as_feed,
         "/fault/private-links.xml": private_links,
         "/fault/pages-failing.xml": pages_failing,

@@ -224,6 +224,8 @@ def test_html_json_garbage_and_empty_bodies_are_rejected_with_reasons():
     assert rejection(lambda: parse_feed(b'{"version": "https://jsonfeed.org/version/1", "items": [', url=URL)).reason == "malformed_feed"
     assert rejection(lambda: parse_feed(b"\x00\xff<<<garbage", url=URL)).reason == "malformed_feed"
     assert rejection(lambda: parse_feed(b"  \n", url=URL)).reason == "empty_feed"
+    damaged = rejection(lambda: parse_feed(b'<?xml version="1.0" encoding="UT\xd08"?><rss version="2.0"/>', url=URL))
+    assert damaged.reason == "malformed_feed" and "XML declaration" in damaged.detail
 
 
 # The example of the JSON Feed 1.1 spec (https://jsonfeed.org/version/1.1), items extended

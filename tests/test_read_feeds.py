@@ -110,6 +110,7 @@ def fault_matrix(server) -> dict[str, tuple[str, list[tuple]]]:
         "garbage": ("/fault/garbage.xml", [("feeds.parse", "malformed_feed")]),
         "wrong-charset": ("/fault/wrong-charset.xml", [("feeds.parse", "charset_mismatch_items_kept"), PAGE, PAGE]),
         "missing-charset": ("/fault/no-charset.xml", [("feeds.parse", "charset_mismatch_items_kept"), PAGE, PAGE]),
+        "damaged-declaration": ("/fault/damaged-declaration.xml", [("feeds.parse", "malformed_feed")]),
         "html-as-feed": ("/fault/html-as-feed", [("feeds.parse", "not_a_feed")]),
         "empty-body": ("/fault/empty", [("feeds.parse", "empty_feed")]),
         "local-path-body": ("/fault/local-path-body", [("feeds.parse", "malformed_feed")]),

@@ -481,7 +481,12 @@ def parse_feed(
         headers["content-location"] = base
     if content_language:
         headers["content-language"] = content_language
-    result = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    try:
+        result = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    except UnicodeDecodeError as error:
+        # feedparser 6 decodes the XML declaration's encoding name as UTF-8 unguarded: one
+        # damaged byte there raised out of parse() and stopped the run (found by fuzzing).
+        raise FeedRejected("malformed_feed", f"{url} has an XML declaration that is not text ({error})") from None
     if raw is not None:
         raw["result"] = result
     exception = result.get("bozo_exception") if result.get("bozo") else None
