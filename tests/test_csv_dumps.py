@@ -29,6 +29,8 @@ def test_csv_and_tsv_rows_are_records_named_by_their_header(tmp_path):
     # column names in any case
     (tmp_path / "export.csv").write_bytes(f"Title;Source;Text;Published At\nCafé reopens;Le Monde;{STORY.replace('harbour', 'café')}\n".encode("cp1252"))
     (tmp_path / "wire.tsv.gz").write_bytes(gzip.compress(f"TITLE\tTEXT\tSOURCE\nTab story\t{STORY}\tWire\n\n".encode()))
+    # trafilatura's field names written as a spreadsheet's headers: "Source Hostname" is source-hostname
+    (tmp_path / "extracted.csv").write_text(f'Title,Source Hostname,Text\nExtracted,The Desk,"{STORY}"\n', encoding="utf-8")
     # a member of an archive is read whole, to the same rows
     with zipfile.ZipFile(tmp_path / "desk.zip", "w") as archive:
         archive.writestr("rows.csv", f'title,content,publication,date\nZipped,"{STORY}",Desk,2017-01-03\n')
@@ -42,11 +44,12 @@ def test_csv_and_tsv_rows_are_records_named_by_their_header(tmp_path):
                 ("export.csv:2", "csv", "Café reopens", "Le Monde", None, None),
                 ("wire.tsv.gz:2", "csv", "Tab story", "Wire", None, None),
                 ("rows.csv:2", "csv", "Zipped", "Desk", "2017-01-03", None),
+                ("extracted.csv:2", "csv", "Extracted", "The Desk", None, None),
             ],
         ),
         keyed(letter_key, []),
     )
-    assert records == 5
+    assert records == 6
 
 
 def test_broken_rows_are_dead_letters_one_each_and_the_rows_after_them_are_read(tmp_path):
@@ -77,3 +80,38 @@ def test_broken_rows_are_dead_letters_one_each_and_the_rows_after_them_are_read(
         config=ReadConfig(max_record_bytes=1000),
     )
     assert records == 6
+
+
+def test_a_table_under_a_name_that_gives_no_format_is_read_as_rows_and_an_article_with_commas_stays_text(tmp_path):
+    # an export named by its tool (.dat, no extension, gzipped .out): its header names news fields
+    (tmp_path / "export.dat").write_text(f'headline;Body;source\nSemicolons;"{STORY}";Wire\n', encoding="utf-8")
+    (tmp_path / "NEWS_EXPORT").write_text(f'Title,Content,Publication\nNo name,"{STORY}",Desk\nSecond,"{STORY}",Desk\n', encoding="utf-8")
+    (tmp_path / "rows.out.gz").write_bytes(gzip.compress(f"url\ttext\nhttps://a.example/x\t{STORY}\n".encode()))
+    # the first line of an article holds commas and a field's name, but is no header
+    (tmp_path / "column.dat").write_text(f"Rain, wind and text: the week ahead\n\n{STORY}\n", encoding="utf-8")
+    records = run_read(
+        [tmp_path / "*"],
+        keyed(
+            lambda article: (ref_name(article.source_ref), article.source_kind, article.title, article.outlet),
+            [
+                ("export.dat:2", "csv", "Semicolons", "Wire"),
+                ("NEWS_EXPORT:2", "csv", "No name", "Desk"),
+                ("NEWS_EXPORT:3", "csv", "Second", "Desk"),
+                ("rows.out.gz:2", "csv", None, "a.example"),
+                ("column.dat", "text", None, tmp_path.name),  # a plain text: untitled, its folder's outlet
+            ],
+        ),
+        keyed(letter_key, []),
+    )
+    assert records == 5
+
+
+def test_an_archive_member_table_under_a_name_that_gives_no_format_is_read_as_rows(tmp_path):
+    with zipfile.ZipFile(tmp_path / "desk.zip", "w") as archive:
+        archive.writestr("table", f'title|text|outlet\nPiped|"{STORY}"|Desk\n')
+    records = run_read(
+        [tmp_path / "desk.zip"],
+        keyed(lambda article: (ref_name(article.source_ref), article.source_kind, article.title), [("table:2", "csv", "Piped")]),
+        keyed(letter_key, []),
+    )
+    assert records == 1

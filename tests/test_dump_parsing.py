@@ -21,6 +21,7 @@ from transforms.dump_parsing import (
     extract_html_article,
     folder_name,
     format_from_extension,
+    looks_like_csv_table,
     normalise_language,
     page_outlet,
     parse_json_line,
@@ -706,3 +707,19 @@ def test_a_page_date_in_the_markup_comes_before_the_date_in_its_url(page_id, url
     assert record.url.startswith(url_start)
     assert (record.published_at, record.date_source) == (published_at, "page_metadata")
 
+
+
+@pytest.mark.parametrize(
+    "head, is_table",
+    [
+        ("title,text,url\nA,b,c\n", True),
+        ("\ufeff\n\nHeadline;Article Body\nA;b\n", True),
+        ("id\tpublished at\tcontent\n1\t2020\tx\n", True),
+        ("url,date\nhttps://a.example,2020-01-01\n", False),  # no field with an article's words
+        ("Title, text and more: a headline\n\nThe story.\n", False),  # the article's first line
+        ("title\nA title alone\n", False),  # one column: nothing tells a table from a text
+        ("title,an explanation of what this column holds in words,text\n", False),  # a cell too long to be a name
+    ],
+)
+def test_a_table_is_told_from_a_text_by_a_header_of_known_field_names(head, is_table):
+    assert looks_like_csv_table(head) is is_table

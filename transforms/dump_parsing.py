@@ -96,6 +96,7 @@ directory gives the same ids.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import email.utils
 import json
@@ -135,9 +136,14 @@ ENVELOPE_FIELDS = ("articles", "items", "data", "results", "entries", "documents
 _TRUNCATION_MARKER = re.compile(r"\s*(?:\u2026|\.\.\.)?\s*\[\+\d+ chars\]\s*$")
 LANGUAGE_FIELDS = ("language", "lang")
 ID_FIELDS = ("article_id", "id", "doc_id", "guid", "uri")
-# A spreadsheet's column names in any case ("Title", "URL", "PublishedAt") -> the field names above.
-_FIELD_BY_LOWER_NAME = {
-    name.lower(): name
+# A spreadsheet's column names in any case and spacing ("Title", "URL", "PublishedAt", "Source
+# Hostname") -> the field names above. No two fields of different kinds share a compact name.
+def _compact(name: str) -> str:
+    return re.sub(r"[\s_-]+", "", name.lower())
+
+
+_FIELD_BY_COMPACT_NAME = {
+    _compact(name): name
     for names in (
         TEXT_FIELDS, SUMMARY_FIELDS, TITLE_FIELDS, URL_FIELDS, URL_ONLY_WHEN_A_LINK_FIELDS, OUTLET_FIELDS,
         OUTLET_HOST_FIELDS, DATE_FIELDS, LANGUAGE_FIELDS, ID_FIELDS,
@@ -150,8 +156,41 @@ def field_name_of_column(column: str) -> str:
     """The record field a table's column header names, in any case and spacing ("Published At"
     and "published at" are published_at); a header that names no known field is kept as written."""
     name = column.strip()
-    lower = name.lower()
-    return _FIELD_BY_LOWER_NAME.get(lower) or _FIELD_BY_LOWER_NAME.get(re.sub(r"[\s-]+", "_", lower)) or name
+    return _FIELD_BY_COMPACT_NAME.get(_compact(name)) or name
+
+
+CSV_DELIMITERS = (",", ";", "\t", "|")
+
+
+def _header_line(head_text: str) -> str:
+    return next((line for line in head_text.lstrip("\ufeff").splitlines() if line.strip()), "")
+
+
+def csv_delimiter(head_text: str) -> str:
+    """The delimiter that splits the header line into the most columns (a header's names hold
+    no delimiters; a row's text does, so rows are not looked at). Comma when none does."""
+    header_line = _header_line(head_text)
+    counts = {delimiter: header_line.count(delimiter) for delimiter in CSV_DELIMITERS}
+    best = max(CSV_DELIMITERS, key=lambda delimiter: counts[delimiter])
+    return best if counts[best] else ","
+
+
+_CSV_HEADER_CELL_CHARS = 40
+_ARTICLE_WORDS_FIELDS = frozenset((*TEXT_FIELDS, *SUMMARY_FIELDS, *TITLE_FIELDS))
+
+
+def looks_like_csv_table(head_text: str) -> bool:
+    """Whether a file whose name gives no format starts with a table header of news fields: at
+    least two short cells that name known fields (in any case and spacing, as
+    `field_name_of_column` maps them), one of them a text, summary or title. Known names are
+    asked for, not just a delimiter, because an article's first line may hold commas too
+    ("Rain, wind and snow: the week ahead") and must stay an article."""
+    cells = next(csv.reader([_header_line(head_text)], delimiter=csv_delimiter(head_text)), [])
+    if len(cells) < 2 or any(len(cell.strip()) > _CSV_HEADER_CELL_CHARS for cell in cells):
+        return False
+    known = [field for field in map(field_name_of_column, cells) if _compact(field) in _FIELD_BY_COMPACT_NAME]
+    return len(known) >= 2 and any(field in _ARTICLE_WORDS_FIELDS for field in known)
+
 
 FORMAT_BY_EXTENSION = {
     ".txt": "text",
@@ -310,6 +349,7 @@ def sniff_format(head_text: str, name: str = "") -> str:
 
     "xml": an XML document that is neither a feed nor an HTML page (a
     sitemap, an OPML list): not an article, and not text to read as one.
+    "csv": a table whose header names news fields (`looks_like_csv_table`).
     """
     stripped = head_text.lstrip("\ufeff \t\r\n")
     if _FEED_ROOT.match(stripped[:4096]):
@@ -330,6 +370,8 @@ def sniff_format(head_text: str, name: str = "") -> str:
         return "json" if _JSON_FEED_VERSION.search(stripped[:4096]) else "jsonl"
     if stripped.startswith("["):
         return "json"
+    if looks_like_csv_table(stripped):
+        return "csv"
     return "text"
 
 

@@ -35,8 +35,10 @@ the metric `newsbeam/records_read`. A record is
   a broken archive adds one `malformed_warc` for the rest of it;
 - one non-blank line, for JSONL (blank lines are not records, but they count
   in the line numbers of `source_ref`); one element, for a `.json` array;
-- one row under the header, for CSV/TSV (`.csv`, `.tsv`; `path:LINE`, the line
-  the row starts on; the delimiter is the one that splits the header most):
+- one row under the header, for CSV/TSV (`.csv`, `.tsv`, or a file whose name
+  gives no format and whose header names news fields, see
+  `dump_parsing.looks_like_csv_table`; `path:LINE`, the line the row starts on;
+  the delimiter is the one that splits the header most):
   `invalid_csv` for a row of more fields than the header, `record_too_large`
   over max_record_bytes, `empty_file` for a file with no row;
 - one file, when a file cannot be read as records at all: empty or
@@ -153,12 +155,14 @@ from transforms.dump_parsing import (
     ARCHIVE_FORMATS,
     document_records,
     ParsedRecord,
+    csv_delimiter,
     dump_name,
     extract_html_article,
     field_name_of_column,
     folder_name,
     load_html_extractor,
     format_from_extension,
+    looks_like_csv_table,
     parse_json_line,
     parse_plain_text,
     record_identity,
@@ -401,18 +405,6 @@ def _numbered_lines(text: str) -> Iterator[tuple[int, str]]:
         yield line_no, line.rstrip("\r")
 
 
-_CSV_DELIMITERS = (",", ";", "\t", "|")
-
-
-def _csv_delimiter(head_text: str) -> str:
-    """The delimiter that splits the header line into the most columns (a header's names hold
-    no delimiters; a row's text does, so rows are not looked at). Comma when none does."""
-    header_line = head_text.lstrip("\ufeff").split("\n", 1)[0]
-    counts = {delimiter: header_line.count(delimiter) for delimiter in _CSV_DELIMITERS}
-    best = max(_CSV_DELIMITERS, key=lambda delimiter: counts[delimiter])
-    return best if counts[best] else ","
-
-
 def _limit_csv_fields(max_record_bytes: int) -> None:
     # The module-wide cap (131,072 characters by default) is raised to the record cap, so that
     # a long article is a record; the cap itself is kept row by row (_csv_row).
@@ -472,10 +464,10 @@ class ParseDumpFileFn(beam.DoFn):
             yield output
 
     def _records(self, readable_file: fileio.ReadableFile) -> Iterator[Output]:
-        # A web archive or a tar under a name that does not say so (a crawler's `.warc.gz.open`,
-        # `CC-NEWS-20240501.gz`, an export `.dat`) would otherwise be read whole as one text,
-        # headers and markup and all.
-        file_format = format_from_extension(readable_file.metadata.path) or _container_format(readable_file)
+        # A web archive, a tar or a table under a name that does not say so (a crawler's
+        # `.warc.gz.open`, `CC-NEWS-20240501.gz`, an export `.dat`) would otherwise be read whole
+        # as one text, headers and markup and all.
+        file_format = format_from_extension(readable_file.metadata.path) or _sniffed_stream_format(readable_file)
         if file_format == "jsonl":
             yield from self._stream_jsonl(readable_file)
         elif file_format == "warc":
@@ -895,7 +887,7 @@ class ParseDumpFileFn(beam.DoFn):
 
     def _csv_rows(self, path: str, head: bytes, encoding: str, open_stream: Callable[[], ContextManager[IO[bytes]]]) -> Iterator[Output]:
         """The records of a CSV/TSV stream, whose first bytes are `head` (see `_stream_csv`)."""
-        delimiter = "\t" if dump_name(path).lower().endswith(".tsv") else _csv_delimiter(head.decode(encoding, errors="replace"))
+        delimiter = "\t" if dump_name(path).lower().endswith(".tsv") else csv_delimiter(head.decode(encoding, errors="replace"))
         header: Optional[list[str]] = None
         records = 0
         line = 1
@@ -1080,8 +1072,10 @@ def match_pattern(pattern: str) -> list[FileMetadata]:
 _TAR_MAGIC_AT = 257  # "ustar" in the first header block, POSIX and GNU tars alike
 
 
-def _container_format(readable_file: fileio.ReadableFile) -> Optional[str]:
-    """"warc" or "tar" from the first bytes of a file whose name gives no format, else None.
+def _sniffed_stream_format(readable_file: fileio.ReadableFile) -> Optional[str]:
+    """"warc", "tar" or "csv" from the first bytes of a file whose name gives no format, else
+    None (the file is then read whole and sniffed as text). These three are streamed, so they are
+    told before a whole read, which would refuse a big one as file_too_large.
 
     Not zip: office documents, e-books and Java archives are zips too, and a file of theirs is
     a binary_file, not an archive of articles."""
@@ -1102,6 +1096,8 @@ def _container_format(readable_file: fileio.ReadableFile) -> Optional[str]:
         return "warc"
     if head[_TAR_MAGIC_AT : _TAR_MAGIC_AT + 5] == b"ustar":
         return "tar"
+    if looks_like_csv_table(head.decode("utf-8", errors="replace")):
+        return "csv"
     return None
 
 
