@@ -311,13 +311,15 @@ def test_a_cut_archive_under_another_compression_keeps_what_decompressed_then_on
 
 
 @pytest.mark.parametrize("gzip_records", [True, False])
-def test_damaged_archives_give_captures_or_one_malformed_warc_never_an_error(tmp_path, gzip_records):
-    """Seeded damage to a real crawl (bytes overwritten, cut short): reading never raises."""
+def test_damaged_archives_give_captures_and_malformed_warcs_never_an_error(tmp_path, gzip_records):
+    """Seeded damage to a real crawl (bytes overwritten, cut short): reading never raises, every
+    result lies further into the file than the one before, and only a WARC gzipped record by
+    record reads on past a damaged record (more than one malformed_warc)."""
     import random
 
     whole = crawl(tmp_path / "crawl.warc", gzip_records).read_bytes()
     rng = random.Random(7)
-    broken_seen = 0
+    broken_seen = read_on_seen = 0
     for _ in range(60):
         damaged = bytearray(whole[: rng.randrange(len(whole))] if rng.random() < 0.3 else whole)
         for _ in range(rng.randrange(1, 6)):
@@ -325,9 +327,74 @@ def test_damaged_archives_give_captures_or_one_malformed_warc_never_an_error(tmp
             damaged[at : at + 8] = bytes(rng.randrange(256) for _ in range(8))
         results = list(warc_captures(io.BytesIO(bytes(damaged)), 2**20))
         assert all(isinstance(result, (WarcCapture, WarcBroken)) for result in results)
-        assert sum(isinstance(result, WarcBroken) for result in results) <= 1
-        broken_seen += any(isinstance(result, WarcBroken) for result in results)
+        offsets = [result.offset for result in results]
+        assert offsets == sorted(set(offsets))
+        broken = sum(isinstance(result, WarcBroken) for result in results)
+        broken_seen += broken > 0
+        first_broken = next((at for at, result in enumerate(results) if isinstance(result, WarcBroken)), len(results))
+        read_on_seen += any(isinstance(result, WarcCapture) for result in results[first_broken + 1 :])
+        if not gzip_records:
+            assert broken <= 1 and not any(isinstance(result, WarcBroken) for result in results[:-1])
     assert broken_seen > 0
+    assert (read_on_seen > 0) is gzip_records
+
+
+def _damaged_in_the_middle(path: pathlib.Path) -> tuple[bytes, int]:
+    """The crawl at `path` with one byte flipped inside the first page's gzip member, and that page's offset."""
+    data = bytearray(path.read_bytes())
+    first, second = [capture.offset for capture in captures_of(path)[0][:2]]
+    data[(first + second) // 2] ^= 0x55
+    return bytes(data), first
+
+
+def test_a_damaged_record_of_a_gzipped_warc_is_one_malformed_warc_and_the_records_after_it_are_read(tmp_path):
+    damaged, first_page = _damaged_in_the_middle(crawl(tmp_path / "crawl.warc.gz"))
+    results = list(warc_captures(io.BytesIO(damaged), 2**20))
+    broken = results[0]
+    assert isinstance(broken, WarcBroken) and broken.offset == first_page and broken.refused.reason == "malformed_warc"
+    assert "skipped, read on from the next record" in broken.refused.detail
+    assert [c.url for c in results[1:]] == [
+        "https://news.example/vb", "https://news.example/2024/harbour", "https://news.example/logo.png",
+        "https://news.example/old", "https://news.example/gone",
+    ]
+    assert results[1].body == real_page(VENTUREBEAT)
+
+    class Unseekable(io.RawIOBase):  # a pipe or a socket: nothing to step over with
+        def __init__(self, data: bytes):
+            self._data = io.BytesIO(data)
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer) -> int:
+            return self._data.readinto(buffer)
+
+    (only,) = warc_captures(io.BufferedReader(Unseekable(damaged)), 2**20)
+    assert isinstance(only, WarcBroken) and "read on" not in only.refused.detail
+
+
+def test_a_damaged_record_in_a_pipeline_is_one_dead_letter_and_every_other_capture_is_counted(tmp_path):
+    damaged, first_page = _damaged_in_the_middle(crawl(tmp_path / "source.warc.gz"))
+    (tmp_path / "source.warc.gz").unlink()
+    (tmp_path / "crawl.warc.gz").write_bytes(damaged)
+    records = run_read(
+        [tmp_path / "*"],
+        keyed(
+            lambda article: (ref_name(article.source_ref).split("@")[0], article.outlet),
+            [("crawl.warc.gz", "VentureBeat"), ("crawl.warc.gz", "news.example")],
+        ),
+        keyed(
+            # the damaged record at its own offset; the others by name
+            lambda letter: (ref_name(letter.source_ref) if letter.reason == "malformed_warc" else "crawl.warc.gz", letter.reason),
+            [
+                (f"crawl.warc.gz@{first_page}", "malformed_warc"),
+                ("crawl.warc.gz", "not_html"),
+                ("crawl.warc.gz", "http_status"),
+                ("crawl.warc.gz", "http_status"),
+            ],
+        ),
+    )
+    assert records == 6
 
 
 @pytest.mark.parametrize("name", ["gone.warc.gz", "gone.warc.zst", "gone.jsonl.bz2"])

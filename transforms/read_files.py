@@ -32,7 +32,8 @@ the metric `newsbeam/records_read`. A record is
 - one capture (`response` or `resource` record) of a WARC or ARC file; the
   crawler's own records (`warcinfo`, `request`, `metadata`, `revisit`) are not
   records, as blank lines are not, and count in `read.warc.protocol_records`;
-  a broken archive adds one `malformed_warc` for the rest of it;
+  a broken archive adds one `malformed_warc` for the rest of it (in a WARC
+  gzipped record by record, one for each damaged record, stepped over);
 - one non-blank line, for JSONL (blank lines are not records, but they count
   in the line numbers of `source_ref`); one element, for a `.json` array;
 - one row under the header, for CSV/TSV (`.csv`, `.tsv`, or a file whose name
@@ -671,11 +672,10 @@ class ParseDumpFileFn(beam.DoFn):
                 yield self._refusal("file", _stream_error(error, codec), path, None)
                 return
             for capture in warc_captures(stream, self._config.max_file_bytes, tally):
-                if isinstance(capture, WarcBroken):
-                    yield self._refusal("warc", capture.refused, f"{path}@{capture.offset}", None)
-                    captures += 1
-                    break
                 captures += 1
+                if isinstance(capture, WarcBroken):  # the rest of the file, or one damaged record
+                    yield self._refusal("warc", capture.refused, f"{path}@{capture.offset}", None)
+                    continue
                 if capture.refused is not None:
                     yield self._warc_refusal(path, capture)
                 else:

@@ -30,7 +30,13 @@ input record and becomes one article or one dead letter:
   gzipped or not: a record that ends before its Content-Length, which warcio
   would read as a shorter record, is caught here; bytes that are no WARC)
   keeps the records before it and gives one dead letter `malformed_warc` for
-  the rest.
+  the rest;
+- except in a WARC gzipped record by record (the standard layout, CC-NEWS's),
+  read from a file that can seek: there a damaged record (a gzip member whose
+  data does not check, bytes lost in a copy) is one `malformed_warc` dead
+  letter at its offset, naming the bytes skipped, and reading goes on from
+  the next gzip member that opens a WARC record, so one bad member does not
+  cost the records after it. Before, they were all lost behind one dead letter.
 
 `source_ref` is `path@OFFSET`, the record's byte offset in the file as stored
 (compressed), which web-archive tools address records by (`warcio extract
@@ -53,7 +59,7 @@ from typing import IO, Iterator, Optional, Union
 
 from warcio.archiveiterator import ArchiveIterator
 
-from transforms.decoding import RefusedInput, read_up_to
+from transforms.decoding import GZIP_MAGIC, RefusedInput, read_up_to
 from transforms.dump_parsing import parse_record_date
 
 CAPTURE_TYPES = frozenset({"response", "resource"})
@@ -107,12 +113,16 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
         # to a record); a file gzipped whole is decompressed as one stream instead, and its
         # offsets are then positions in the uncompressed archive.
         whole = gzip.GzipFile(fileobj=whole, mode="rb")
+    # A damaged record of a WARC gzipped record by record can be stepped over: every record is
+    # its own gzip member, so the next one is found by its opening (`_next_record_member`).
+    can_step_over = kind == "warc" and head[:2] == GZIP_MAGIC and whole is not stream and _seekable(stream)
     # warcio reads an ARC header from any line when asked to convert ARC, so only for ARC files.
     records = ArchiveIterator(_CutShownAsError(whole), arc2warc=kind == "arc")
     offset = 0
+    record_end = 0  # where the last record read whole ends: where a damaged one starts
     while True:
-        # Any failure inside warcio (a truncated gzip member, a header block cut short, bytes
-        # that are no WARC) ends the file here; what was read before it stands.
+        # Any failure inside warcio (a truncated or damaged gzip member, a header block cut short,
+        # bytes that are no WARC) ends the file here, unless a later record can be found.
         try:
             record = next(records, None)  # ArchiveIterator is its own iterator
             if record is None:
@@ -120,6 +130,7 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
             if record.rec_type not in CAPTURE_TYPES:
                 offset = records.get_record_offset()
                 _check_complete(record, offset)
+                record_end = offset + records.get_record_length()
                 tally.protocol_records += 1
                 tally.conversions += record.rec_type == "conversion"
                 continue
@@ -127,11 +138,59 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
             # Asked after the body is read: warcio finds the offset by reading to the record's end.
             offset = records.get_record_offset()
             _check_complete(record, offset)
+            record_end = offset + records.get_record_length()
         except Exception as error:  # noqa: BLE001 - warcio and zlib raise many kinds
-            where = f"after offset {offset}" if offset else "from its start"
-            yield WarcBroken(offset, RefusedInput("malformed_warc", f"the archive cannot be read {where}: {_message(error)}"))
-            return
+            resume = _next_record_member(stream, record_end + 1) if can_step_over else None
+            if resume is None:
+                where = f"after offset {offset}" if offset else "from its start"
+                yield WarcBroken(offset, RefusedInput("malformed_warc", f"the archive cannot be read {where}: {_message(error)}"))
+                return
+            damage = _message(error) if isinstance(error, _RecordCutShort) else (
+                f"the record at offset {record_end} cannot be read: {_message(error)}"
+            )
+            detail = f"{damage}; bytes {record_end}-{resume - 1} skipped, read on from the next record"
+            yield WarcBroken(record_end, RefusedInput("malformed_warc", detail))
+            stream.seek(resume)
+            records = ArchiveIterator(_CutShownAsError(stream))
+            offset = record_end = resume
+            continue
         yield dataclasses.replace(capture, offset=offset, refused=_placed(capture.refused, capture.url, offset))
+
+
+def _seekable(stream: IO[bytes]) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+_GZIP_MEMBER_START = GZIP_MAGIC + b"\x08"  # deflate, the only method gzip defines
+_SCAN_BYTES = 1 << 20
+
+
+def _next_record_member(stream: IO[bytes], start: int) -> Optional[int]:
+    """The offset of the first gzip member at or after `start` that opens a WARC record, else None."""
+    position = start
+    while True:
+        stream.seek(position)
+        chunk = stream.read(_SCAN_BYTES)
+        if len(chunk) < len(_GZIP_MEMBER_START):
+            return None
+        at = chunk.find(_GZIP_MEMBER_START)
+        while at != -1:
+            if _opens_a_record(stream, position + at):
+                return position + at
+            at = chunk.find(_GZIP_MEMBER_START, at + 1)
+        position += len(chunk) - len(_GZIP_MEMBER_START) + 1
+
+
+def _opens_a_record(stream: IO[bytes], at: int) -> bool:
+    stream.seek(at)
+    try:
+        opening = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(stream.read(_HEAD_BYTES), 16)
+    except zlib.error:
+        return False
+    return opening.startswith(b"WARC/")
 
 
 def _message(error: BaseException) -> str:
@@ -143,11 +202,12 @@ class _RecordCutShort(Exception):
 
 
 def _check_complete(record, offset: int) -> None:
-    """Raise when the file ended before the record's Content-Length (an uncompressed archive
-    cut short: warcio reads what there is as a shorter record)."""
+    """Raise when a record ended before its Content-Length: the file cut short, or a gzip member
+    whose data does not check (warcio reads what there is as a shorter record in both cases,
+    and says only on stderr that a member was damaged)."""
     missing = getattr(record.raw_stream, "limit", 0)
     if isinstance(missing, int) and missing > 0:
-        raise _RecordCutShort(f"the file ends inside the record at offset {offset}, {missing} bytes short of its Content-Length")
+        raise _RecordCutShort(f"the record at offset {offset} ends {missing} bytes short of its Content-Length")
 
 
 def warc_kind(head: bytes) -> Optional[str]:
