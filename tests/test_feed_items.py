@@ -66,6 +66,8 @@ def test_html_to_text_survives_control_characters_and_broken_markup():
     assert html_to_text("<p>bell\x07 and\x00 null</p>") == "bell and null"
     assert html_to_text("plain &amp; simple") == "plain & simple"
     assert html_to_text("<") == "<"
+    # control characters written as references arrive only after parsing, in texts and tails
+    assert html_to_text("<p>one &#3;two</p><a href='x'>link</a>&#x1b;tail<pre>a&#1;b</pre>") == "one two\n\nlinktail\n\nab"
 
 
 def test_real_text_needs_enough_words():
