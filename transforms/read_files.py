@@ -73,7 +73,12 @@ in the middle (zstd too, whose own reader would stop quietly).
 
 Sizes: plain-text, HTML, `.json`, feed and unknown-extension files are read whole and
 limited to `max_file_bytes` (after decompression). JSONL files are streamed
-line by line with no file limit, each line limited to `max_record_bytes`.
+line by line with no file limit, each line limited to `max_record_bytes`; so are
+CSV/TSV files row by row and web archives record by record. A `.json` file (or
+pretty-printed `.jsonl`) over `max_file_bytes` that holds a list of records (a
+top-level array, an API answer's or search response's list, values one after
+another) is streamed record by record with ijson, to the records a whole read
+gives; one object alone, or a JSON Feed, that big stays `file_too_large`.
 
 Fields of an Article from a dump (dates: see `transforms.dump_parsing`):
 
@@ -113,6 +118,7 @@ On Dataflow:  newsbeam run --input 'gs://BUCKET/dumps/**' --output gs://BUCKET/n
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import dataclasses
@@ -129,6 +135,7 @@ import zlib
 from typing import IO, Callable, ContextManager, Iterable, Iterator, NamedTuple, Optional, Union
 
 import apache_beam as beam
+import ijson
 import zstandard
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
@@ -137,6 +144,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from transforms.dead_letters import DEAD_LETTER_TAG, METRICS_NAMESPACE, dead_letter_output
 from transforms.decoding import (
+    BYTE_ORDER_MARKS,
     COMPRESSION_MAGIC,
     DECOMPRESSION_ERRORS,
     GZIP_MAGIC,
@@ -154,6 +162,8 @@ from transforms.decoding import (
 )
 from transforms.dump_parsing import (
     ARCHIVE_FORMATS,
+    ENVELOPE_FIELDS,
+    TEXT_FIELDS,
     document_records,
     ParsedRecord,
     csv_delimiter,
@@ -177,6 +187,7 @@ from transforms.dump_parsing import (
 from transforms.feed_items import (
     FeedRejected,
     ParsedFeed,
+    JSON_FEED_VERSION_PREFIX,
     decode_page,
     is_json_feed,
     json_feed,
@@ -207,8 +218,9 @@ class ReadConfig(BaseModel):
     max_file_bytes: int = Field(
         50_000_000,
         gt=0,
-        description="Largest plain-text, HTML, .json or unknown-extension file read, in bytes "
-        "after decompression; larger files become `file_too_large` dead letters.",
+        description="Largest plain-text, HTML, .json or unknown-extension file read whole, in bytes "
+        "after decompression; larger files become `file_too_large` dead letters, except JSON that "
+        "holds a list of records (an array, an API dump, values one after another), which is streamed.",
     )
     max_record_bytes: int = Field(
         10_000_000,
@@ -486,6 +498,10 @@ class ParseDumpFileFn(beam.DoFn):
         try:
             data = self._read_whole(readable_file)
         except _FileRefused as refused:
+            if refused.reason == "file_too_large" and file_format == "json":
+                # Too big to hold, but a list of records (an export, an API dump) is streamed.
+                yield from self._stream_json(readable_file, refused)
+                return
             yield self._refusal("file", refused, path, refused.raw, refused.raw_size)
             return
         yield from self._whole_file_records(path, data, file_format)
@@ -771,6 +787,67 @@ class ParseDumpFileFn(beam.DoFn):
                 yield from self._document_records(path, f"{path}[{index}]", f"[{index}]", element, raw)
                 index += 1
             position = position_after
+
+    def _stream_json(self, readable_file: fileio.ReadableFile, too_large: _FileRefused) -> Iterator[Output]:
+        """A `.json` file (or pretty-printed `.jsonl`) over max_file_bytes, streamed with ijson
+        into the records a whole read would give, numbered alike: the elements of a top-level
+        array (`path[N]`), the list of an API answer or search response (`path[articles][N]`,
+        `path[hits][hits][N]`, see `dump_parsing.document_records`), or values one after
+        another (`jq .` output, `path[N]`). One record is held at a time; each is limited to
+        max_record_bytes. Where the text stops being JSON, one invalid_json for the rest.
+        A JSON Feed or one object this big stays `too_large` (file_too_large)."""
+        path = readable_file.metadata.path
+        try:
+            head = _streamed_text_head(readable_file)
+            decoded_head = decode_bytes(head, honour_declaration=False)
+        except _FileRefused as refused:
+            yield self._refusal("file", refused, path, refused.raw, refused.raw_size)
+            return
+        except RefusedInput as refused:
+            yield self._refusal("file", refused, path, head)
+            return
+        self._count_encoding(decoded_head)
+        with contextlib.ExitStack() as cleanup:
+            try:
+                layout = _json_records_prefix(ijson.parse(_utf8_json(cleanup, readable_file, head, decoded_head.encoding), multiple_values=True))
+            except (ijson.JSONError, *_STREAM_ERRORS):
+                layout = None  # not JSON from the start: said below, as a whole read says it
+        if layout is None:
+            detail = f"{too_large.detail}; and it holds no list of records to read one by one"
+            yield self._refusal("file", RefusedInput(too_large.reason, detail), path, too_large.raw, too_large.raw_size)
+            return
+        prefix, position_of = layout
+        index = 0
+        with contextlib.ExitStack() as cleanup:
+            try:
+                values = ijson.items(
+                    _utf8_json(cleanup, readable_file, head, decoded_head.encoding), prefix, multiple_values=True, use_float=True
+                )
+                for value in values:
+                    elements = value if prefix == "" and isinstance(value, list) else [value]
+                    for element in elements:
+                        raw = json.dumps(element, ensure_ascii=False)
+                        source_ref, position = f"{path}{position_of(index)}", position_of(index)
+                        index += 1
+                        size = len(raw.encode("utf-8", errors="replace"))
+                        if size > self._config.max_record_bytes:
+                            detail = f"a record of {size} bytes, over the limit of {self._config.max_record_bytes} bytes (max_record_bytes)"
+                            yield self._refusal("jsonl", RefusedInput("record_too_large", detail), source_ref, raw, size)
+                        elif prefix == "":  # a value of its own, as a JSONL line: an API answer gives its articles
+                            yield from self._document_records(path, source_ref, position, element, raw)
+                        else:
+                            yield self._jsonl_record(path, source_ref, position, element, raw)
+            except ijson.JSONError as error:
+                detail = f"not valid JSON after {index} record(s): {_message_of(error)}; the rest of the file is not read"
+                yield self._refusal("jsonl", RefusedInput("invalid_json", detail), f"{path}{position_of(index)}", None)
+                return
+            except _STREAM_ERRORS as error:
+                broken = _stream_error(error, split_compression(path)[1] or "gzip")
+                refused = RefusedInput(broken.reason, f"{broken.detail}; the records from {position_of(index)} on not read")
+                yield self._refusal("jsonl", refused, f"{path}{position_of(index)}", None)
+                return
+        if index == 0:
+            yield self._refusal("jsonl", RefusedInput("empty_file", f"its {prefix or 'values'} hold no record"), path, None)
 
     def _json_record(self, path: str, position: str, value: object, raw: str) -> Output:
         return self._jsonl_record(path, f"{path}{position}", position, value, raw)
@@ -1070,6 +1147,76 @@ def match_pattern(pattern: str) -> list[FileMetadata]:
 
 
 _TAR_MAGIC_AT = 257  # "ustar" in the first header block, POSIX and GNU tars alike
+
+
+# ijson's prefixes of the lists an API answer or search response keeps its records in, in
+# `dump_parsing.document_records`' order of preference (one level down too).
+_ENVELOPE_PREFIXES = ("hits.hits", *ENVELOPE_FIELDS, *(f"{outer}.{inner}" for outer in ENVELOPE_FIELDS for inner in ENVELOPE_FIELDS))
+
+
+def _json_records_prefix(events: Iterator[tuple[str, str, object]]) -> Optional[tuple[str, Callable[[int], str]]]:
+    """(ijson prefix of the records, the position of record N) from the parse events of a JSON
+    text: a top-level array's items; the first value's envelope list; "" for values one after
+    another. None for a JSON Feed, and for one object alone that is no envelope (one record
+    this big is too large)."""
+    lists: list[str] = []
+    has_text = False
+    for prefix, event, value in events:
+        if prefix == "" and event == "start_array":
+            return "item", lambda index: f"[{index}]"
+        if prefix == "" and event == "map_key" and value in TEXT_FIELDS:
+            has_text = True  # a record with text of its own, not an envelope
+        if prefix == "version" and event == "string" and str(value).startswith(JSON_FEED_VERSION_PREFIX):
+            return None
+        if event == "start_array" and prefix in _ENVELOPE_PREFIXES:
+            lists.append(prefix)
+        if prefix == "" and event == "end_map":
+            break
+    if lists and not has_text:
+        chosen = min(lists, key=_ENVELOPE_PREFIXES.index)
+        brackets = "".join(f"[{name}]" for name in chosen.split("."))
+        return f"{chosen}.item", lambda index: f"{brackets}[{index}]"
+    if next(events, None) is not None:  # another value follows: values one after another
+        return "", lambda index: f"[{index}]"
+    return None
+
+
+def _utf8_json(cleanup: contextlib.ExitStack, readable_file: fileio.ReadableFile, head: bytes, encoding: str) -> IO[bytes]:
+    """The file, decompressed, as the UTF-8 bytes ijson reads: a byte-order mark dropped, and
+    bytes that do not decode replaced, as a whole read replaces them (ijson would stop there)."""
+    stream = cleanup.enter_context(_open_decompressed(readable_file))
+    bom = next((name for mark, name in BYTE_ORDER_MARKS if head.startswith(mark)), None)
+    with_bom = {"utf-8": "utf-8-sig", "utf-16-le": "utf-16", "utf-16-be": "utf-16", "utf-32-le": "utf-32", "utf-32-be": "utf-32"}
+    return io.BufferedReader(_TranscodedToUtf8(stream, with_bom[bom] if bom else encoding))
+
+
+class _TranscodedToUtf8(io.RawIOBase):
+    """A byte stream in `encoding`, read as UTF-8, bytes that do not decode replaced.
+    codecs.EncodedFile will not do: ijson reads with readinto, which
+    EncodedFile hands to the stream underneath, untranscoded."""
+
+    def __init__(self, stream: IO[bytes], encoding: str):
+        self._stream = stream
+        self._decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self._pending:
+            chunk = self._stream.read(1 << 16)
+            self._pending = self._decoder.decode(chunk, final=not chunk).encode("utf-8")
+            if not chunk:
+                break
+        taken = self._pending[: len(buffer)]
+        buffer[: len(taken)] = taken
+        self._pending = self._pending[len(taken) :]
+        return len(taken)
+
+
+def _message_of(error: BaseException) -> str:
+    return " ".join(str(error).split())[:300] or type(error).__name__
 
 
 def _sniffed_stream_format(readable_file: fileio.ReadableFile) -> Optional[str]:
