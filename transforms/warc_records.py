@@ -83,7 +83,7 @@ class WarcCapture:
 
 @dataclass(frozen=True)
 class WarcBroken:
-    """The archive could not be read on from `offset`."""
+    """The archive could not be read on from `offset` (the end of the last record read whole)."""
 
     offset: int
     refused: RefusedInput
@@ -142,8 +142,9 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
         except Exception as error:  # noqa: BLE001 - warcio and zlib raise many kinds
             resume = _next_record_member(stream, record_end + 1) if can_step_over else None
             if resume is None:
-                where = f"after offset {offset}" if offset else "from its start"
-                yield WarcBroken(offset, RefusedInput("malformed_warc", f"the archive cannot be read {where}: {_message(error)}"))
+                # Placed where the unreadable part starts, so that its source_ref is no capture's.
+                where = f"from offset {record_end}" if record_end else "from its start"
+                yield WarcBroken(record_end, RefusedInput("malformed_warc", f"the archive cannot be read {where}: {_message(error)}"))
                 return
             damage = _message(error) if isinstance(error, _RecordCutShort) else (
                 f"the record at offset {record_end} cannot be read: {_message(error)}"
