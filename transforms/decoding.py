@@ -123,6 +123,11 @@ _DECLARED_CHARSET = re.compile(
 _WINDOWS_1252_LABELS = {"iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "ascii", "us-ascii", "cp819"}
 
 
+def error_message(error: BaseException) -> str:
+    """An exception's message on one line, cut to 300 characters, for a dead letter's detail."""
+    return " ".join(str(error).split())[:300] or type(error).__name__
+
+
 class RefusedInput(Exception):
     """An input that cannot become an article, with a stable reason code."""
 

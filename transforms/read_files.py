@@ -157,6 +157,7 @@ from transforms.decoding import (
     decode_bytes,
     decompress,
     decompressing_reader,
+    error_message,
     line_decoder_for,
     read_up_to,
 )
@@ -334,6 +335,12 @@ def _stream_error(error: BaseException, codec: Optional[str] = "gzip") -> Refuse
     ):
         return corrupt_compression(codec or "gzip", error)
     return RefusedInput("unreadable_file", f"cannot read the file: {error}")
+
+
+def _broken_mid_stream(error: BaseException, path: str, rest: str) -> RefusedInput:
+    """Why a stream broke after some of its records were read, saying what (`rest`) was not."""
+    broken = _stream_error(error, split_compression(path)[1] or "gzip")
+    return RefusedInput(broken.reason, f"{broken.detail}; {rest} not read")
 
 
 def _compression_of(path: str, head: bytes) -> Optional[str]:
@@ -797,16 +804,11 @@ class ParseDumpFileFn(beam.DoFn):
         max_record_bytes. Where the text stops being JSON, one invalid_json for the rest.
         A JSON Feed or one object this big stays `too_large` (file_too_large)."""
         path = readable_file.metadata.path
-        try:
-            head = _streamed_text_head(readable_file)
-            decoded_head = decode_bytes(head, honour_declaration=False)
-        except _FileRefused as refused:
-            yield self._refusal("file", refused, path, refused.raw, refused.raw_size)
+        opened = self._decoded_stream_head(readable_file)
+        if not isinstance(opened, tuple):
+            yield opened
             return
-        except RefusedInput as refused:
-            yield self._refusal("file", refused, path, head)
-            return
-        self._count_encoding(decoded_head)
+        head, decoded_head = opened
         with contextlib.ExitStack() as cleanup:
             try:
                 layout = _json_records_prefix(ijson.parse(_utf8_json(cleanup, readable_file, head, decoded_head.encoding), multiple_values=True))
@@ -827,23 +829,21 @@ class ParseDumpFileFn(beam.DoFn):
                     elements = value if prefix == "" and isinstance(value, list) else [value]
                     for element in elements:
                         raw = json.dumps(element, ensure_ascii=False)
-                        source_ref, position = f"{path}{position_of(index)}", position_of(index)
+                        position = position_of(index)
+                        source_ref = f"{path}{position}"
                         index += 1
-                        size = len(raw.encode("utf-8", errors="replace"))
-                        if size > self._config.max_record_bytes:
-                            detail = f"a record of {size} bytes, over the limit of {self._config.max_record_bytes} bytes (max_record_bytes)"
-                            yield self._refusal("jsonl", RefusedInput("record_too_large", detail), source_ref, raw, size)
+                        if too_big := self._over_record_limit("a record", raw, "jsonl", source_ref):
+                            yield too_big
                         elif prefix == "":  # a value of its own, as a JSONL line: an API answer gives its articles
                             yield from self._document_records(path, source_ref, position, element, raw)
                         else:
                             yield self._jsonl_record(path, source_ref, position, element, raw)
             except ijson.JSONError as error:
-                detail = f"not valid JSON after {index} record(s): {_message_of(error)}; the rest of the file is not read"
+                detail = f"not valid JSON after {index} record(s): {error_message(error)}; the rest of the file is not read"
                 yield self._refusal("jsonl", RefusedInput("invalid_json", detail), f"{path}{position_of(index)}", None)
                 return
             except _STREAM_ERRORS as error:
-                broken = _stream_error(error, split_compression(path)[1] or "gzip")
-                refused = RefusedInput(broken.reason, f"{broken.detail}; the records from {position_of(index)} on not read")
+                refused = _broken_mid_stream(error, path, f"the records from {position_of(index)} on")
                 yield self._refusal("jsonl", refused, f"{path}{position_of(index)}", None)
                 return
         if index == 0:
@@ -904,8 +904,7 @@ class ParseDumpFileFn(beam.DoFn):
                 else:
                     blank += 1
         except _STREAM_ERRORS as error:
-            broken = _stream_error(error, split_compression(path)[1] or "gzip")
-            refused = RefusedInput(broken.reason, f"{broken.detail}; line {last_line + 1} and after not read")
+            refused = _broken_mid_stream(error, path, f"line {last_line + 1} and after")
             yield self._refusal("jsonl", refused, f"{path}:{last_line + 1}", None)
             return
         if records == 0:
@@ -948,19 +947,27 @@ class ParseDumpFileFn(beam.DoFn):
         """A CSV or TSV file with a header row, streamed row by row (no file size limit): each row
         a record whose fields are its columns, named as JSONL fields are ("All the News":
         title, publication, date, content). `source_ref` is `path:LINE`, the line the row starts on."""
+        opened = self._decoded_stream_head(readable_file)
+        if not isinstance(opened, tuple):
+            yield opened
+            return
+        head, decoded_head = opened
+        yield from self._csv_rows(readable_file.metadata.path, head, decoded_head.encoding, lambda: _open_decompressed(readable_file))
+
+    def _decoded_stream_head(self, readable_file: fileio.ReadableFile) -> Union[Output, tuple[bytes, Decoded]]:
+        """(the first bytes, their decoding) of a file streamed as decoded text (CSV, big JSON),
+        or the dead letter refusing the file. The encoding is counted as for a file read whole;
+        replaced bytes only as far as the head."""
         path = readable_file.metadata.path
         try:
             head = _streamed_text_head(readable_file)
             decoded_head = decode_bytes(head, honour_declaration=False)
         except _FileRefused as refused:
-            yield self._refusal("file", refused, path, refused.raw, refused.raw_size)
-            return
+            return self._refusal("file", refused, path, refused.raw, refused.raw_size)
         except RefusedInput as refused:
-            yield self._refusal("file", refused, path, head)
-            return
-        # the encoding is counted as for a file read whole; replaced bytes only as far as the head
+            return self._refusal("file", refused, path, head)
         self._count_encoding(decoded_head)
-        yield from self._csv_rows(path, head, decoded_head.encoding, lambda: _open_decompressed(readable_file))
+        return head, decoded_head
 
     def _csv_rows(self, path: str, head: bytes, encoding: str, open_stream: Callable[[], ContextManager[IO[bytes]]]) -> Iterator[Output]:
         """The records of a CSV/TSV stream, whose first bytes are `head` (see `_stream_csv`)."""
@@ -993,21 +1000,27 @@ class ParseDumpFileFn(beam.DoFn):
                     records += 1
                     yield self._csv_row(path, line, header, row, delimiter)
             except _STREAM_ERRORS as error:
-                broken = _stream_error(error, split_compression(path)[1] or "gzip")
-                refused = RefusedInput(broken.reason, f"{broken.detail}; the row on line {line} and after not read")
+                refused = _broken_mid_stream(error, path, f"the row on line {line} and after")
                 yield self._refusal("csv", refused, f"{path}:{line}", None)
                 return
         if records == 0:
             detail = "no row under its header" if header else "no header and no row"
             yield self._refusal("csv", RefusedInput("empty_file", detail), path, None)
 
+    def _over_record_limit(self, what: str, raw: str, kind: str, source_ref: str) -> Optional[Output]:
+        """The record_too_large dead letter of a record (`what`: "a row") whose text `raw` is
+        over max_record_bytes, else None."""
+        size = len(raw.encode("utf-8", errors="replace"))
+        if size <= self._config.max_record_bytes:
+            return None
+        detail = f"{what} of {size} bytes, over the limit of {self._config.max_record_bytes} bytes (max_record_bytes)"
+        return self._refusal(kind, RefusedInput("record_too_large", detail), source_ref, raw, size)
+
     def _csv_row(self, path: str, line: int, header: list[str], row: list[str], delimiter: str) -> Output:
         source_ref = f"{path}:{line}"
         raw = delimiter.join(row)
-        size = len(raw.encode("utf-8", errors="replace"))
-        if size > self._config.max_record_bytes:
-            detail = f"a row of {size} bytes, over the limit of {self._config.max_record_bytes} bytes (max_record_bytes)"
-            return self._refusal("csv", RefusedInput("record_too_large", detail), source_ref, raw, size)
+        if too_big := self._over_record_limit("a row", raw, "csv", source_ref):
+            return too_big
         if len(row) > len(header):
             detail = f"a row of {len(row)} fields under a header of {len(header)} (a stray quote or delimiter?)"
             return self._refusal("csv", RefusedInput("invalid_csv", detail), source_ref, raw)
@@ -1213,10 +1226,6 @@ class _TranscodedToUtf8(io.RawIOBase):
         buffer[: len(taken)] = taken
         self._pending = self._pending[len(taken) :]
         return len(taken)
-
-
-def _message_of(error: BaseException) -> str:
-    return " ".join(str(error).split())[:300] or type(error).__name__
 
 
 def _sniffed_stream_format(readable_file: fileio.ReadableFile) -> Optional[str]:

@@ -59,7 +59,7 @@ from typing import IO, Iterator, Optional, Union
 
 from warcio.archiveiterator import ArchiveIterator
 
-from transforms.decoding import GZIP_MAGIC, RefusedInput, read_up_to
+from transforms.decoding import GZIP_MAGIC, RefusedInput, error_message, read_up_to
 from transforms.dump_parsing import parse_record_date
 
 CAPTURE_TYPES = frozenset({"response", "resource"})
@@ -102,7 +102,7 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
     kind = warc_kind(head)
     if kind is None:
         if broken is not None:
-            yield WarcBroken(0, RefusedInput("malformed_warc", f"the archive cannot be read from its start: {_message(broken)}"))
+            yield WarcBroken(0, RefusedInput("malformed_warc", f"the archive cannot be read from its start: {error_message(broken)}"))
         elif head:
             yield WarcBroken(0, RefusedInput("malformed_warc", "not a WARC or ARC archive: it opens with neither WARC/ nor filedesc://"))
         return
@@ -144,10 +144,10 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
             if resume is None:
                 # Placed where the unreadable part starts, so that its source_ref is no capture's.
                 where = f"from offset {record_end}" if record_end else "from its start"
-                yield WarcBroken(record_end, RefusedInput("malformed_warc", f"the archive cannot be read {where}: {_message(error)}"))
+                yield WarcBroken(record_end, RefusedInput("malformed_warc", f"the archive cannot be read {where}: {error_message(error)}"))
                 return
-            damage = _message(error) if isinstance(error, _RecordCutShort) else (
-                f"the record at offset {record_end} cannot be read: {_message(error)}"
+            damage = error_message(error) if isinstance(error, _RecordCutShort) else (
+                f"the record at offset {record_end} cannot be read: {error_message(error)}"
             )
             detail = f"{damage}; bytes {record_end}-{resume - 1} skipped, read on from the next record"
             yield WarcBroken(record_end, RefusedInput("malformed_warc", detail))
@@ -187,15 +187,7 @@ def _next_record_member(stream: IO[bytes], start: int) -> Optional[int]:
 
 def _opens_a_record(stream: IO[bytes], at: int) -> bool:
     stream.seek(at)
-    try:
-        opening = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(stream.read(_HEAD_BYTES), 16)
-    except zlib.error:
-        return False
-    return opening.startswith(b"WARC/")
-
-
-def _message(error: BaseException) -> str:
-    return " ".join(str(error).split())[:300] or type(error).__name__
+    return warc_kind(stream.read(_HEAD_BYTES)) == "warc"
 
 
 class _RecordCutShort(Exception):
