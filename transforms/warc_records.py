@@ -108,14 +108,15 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
         return
     # A stream that broke inside the head breaks again when read on, and warcio's reading reports it.
     whole = _HeadThenRest(head, stream)
-    if _gzipped_as_a_whole(head):
+    gzipped_whole = _gzipped_as_a_whole(head)
+    if gzipped_whole:
         # warcio reads gzip one member per record (the standard layout, which lets a reader seek
         # to a record); a file gzipped whole is decompressed as one stream instead, and its
         # offsets are then positions in the uncompressed archive.
         whole = gzip.GzipFile(fileobj=whole, mode="rb")
     # A damaged record of a WARC gzipped record by record can be stepped over: every record is
     # its own gzip member, so the next one is found by its opening (`_next_record_member`).
-    can_step_over = kind == "warc" and head[:2] == GZIP_MAGIC and whole is not stream and _seekable(stream)
+    can_step_over = kind == "warc" and head[:2] == GZIP_MAGIC and not gzipped_whole and _seekable(stream)
     # warcio reads an ARC header from any line when asked to convert ARC, so only for ARC files.
     records = ArchiveIterator(_CutShownAsError(whole), arc2warc=kind == "arc")
     offset = 0
