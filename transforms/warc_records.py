@@ -31,12 +31,28 @@ input record and becomes one article or one dead letter:
   would read as a shorter record, is caught here; bytes that are no WARC)
   keeps the records before it and gives one dead letter `malformed_warc` for
   the rest;
-- except in a WARC gzipped record by record (the standard layout, CC-NEWS's),
-  read from a file that can seek: there a damaged record (a gzip member whose
-  data does not check, bytes lost in a copy) is one `malformed_warc` dead
-  letter at its offset, naming the bytes skipped, and reading goes on from
-  the next gzip member that opens a WARC record, so one bad member does not
-  cost the records after it. Before, they were all lost behind one dead letter.
+- except in a WARC read from a file that can seek (not a decompressor), gzipped
+  record by record (the standard layout, CC-NEWS's) or uncompressed: there a
+  damaged record is one `malformed_warc` dead letter at its offset, naming the
+  bytes skipped, and reading goes on from the next record, so one bad record
+  does not cost the records after it (before, they were all lost behind one
+  dead letter). The next record is the next gzip member that opens a WARC
+  record, or in an uncompressed file the next WARC/1.0 or WARC/1.1 header
+  block that names a WARC-Type and a Content-Length. Damage is: a gzip member
+  whose data does not check (bytes lost in a copy); in an uncompressed file,
+  which checks nothing in a body, a damaged header. warcio reads a record by
+  its Content-Length and, when no blank line follows where that ends, skips a
+  line and says so only on stderr; so a length too long lost the records it
+  ran into without a dead letter, a missing or unreadable one read the rest of
+  the file as one body, and a damaged WARC-Type made a page a protocol record.
+  Now a header without a valid Content-Length is damage; a record that runs
+  into the next record's header is one dead letter and that record is read;
+  bytes after a record that are no record (a length too short, junk between
+  records) are one dead letter, the record read as its header says; a
+  WARC-Type that WARC does not define is a dead letter with the header as its
+  raw input. Where the stream cannot seek (a `.warc.zst`, a file gzipped
+  whole), a missing length ends the file with a dead letter, and a skipped
+  line is one dead letter and reading goes on as warcio does.
 
 `source_ref` is `path@OFFSET`, the record's byte offset in the file as stored
 (compressed), which web-archive tools address records by (`warcio extract
@@ -49,10 +65,12 @@ the page first.
 
 from __future__ import annotations
 
+import bz2
 import dataclasses
 import datetime as dt
 import gzip
 import io
+import lzma
 import zlib
 from dataclasses import dataclass
 from typing import IO, Iterator, Optional, Union
@@ -100,27 +118,46 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
     tally = tally if tally is not None else WarcTally()
     head, broken = read_up_to(stream, _HEAD_BYTES)
     kind = warc_kind(head)
+    start = 0
     if kind is None:
         if broken is not None:
             yield WarcBroken(0, RefusedInput("malformed_warc", f"the archive cannot be read from its start: {error_message(broken)}"))
-        elif head:
+            return
+        if not head:
+            return
+        # A damaged first record: the records after it are read when one is found near the start
+        # (not further, so that a file that is no archive is not read through twice).
+        start = 0
+        if _seekable(stream):
+            start = _next_record_member(stream, 1, _OPENING_SCAN_BYTES) or _next_record_header(stream, 1, _OPENING_SCAN_BYTES) or 0
+        if not start:
             yield WarcBroken(0, RefusedInput("malformed_warc", "not a WARC or ARC archive: it opens with neither WARC/ nor filedesc://"))
-        return
+            return
+        detail = f"the archive does not open with a WARC record (its first bytes are damaged); {_skipped(0, start)}"
+        yield WarcBroken(0, RefusedInput("malformed_warc", detail))
+        stream.seek(start)
+        head, _ = read_up_to(stream, _HEAD_BYTES)
+        kind = "warc"
     # A stream that broke inside the head breaks again when read on, and warcio's reading reports it.
-    whole = _HeadThenRest(head, stream)
+    whole = _HeadThenRest(head, stream, start)
     gzipped_whole = _gzipped_as_a_whole(head)
     if gzipped_whole:
         # warcio reads gzip one member per record (the standard layout, which lets a reader seek
         # to a record); a file gzipped whole is decompressed as one stream instead, and its
         # offsets are then positions in the uncompressed archive.
         whole = gzip.GzipFile(fileobj=whole, mode="rb")
-    # A damaged record of a WARC gzipped record by record can be stepped over: every record is
-    # its own gzip member, so the next one is found by its opening (`_next_record_member`).
-    can_step_over = kind == "warc" and head[:2] == GZIP_MAGIC and not gzipped_whole and _seekable(stream)
+    # A damaged record can be stepped over where the next record can be found: in a WARC gzipped
+    # record by record every record is its own gzip member (`_next_record_member`); in an
+    # uncompressed one a record opens with its WARC/1.x header block (`_next_record_header`).
+    next_record = None
+    if kind == "warc" and not gzipped_whole and _seekable(stream):
+        next_record = _next_record_member if head[:2] == GZIP_MAGIC else _next_record_header
+    # Records one after another in one stream (not one gzip member each): blank lines end a record.
+    plain = kind == "warc" and (head[:2] != GZIP_MAGIC or gzipped_whole)
     # warcio reads an ARC header from any line when asked to convert ARC, so only for ARC files.
     records = ArchiveIterator(_CutShownAsError(whole), arc2warc=kind == "arc")
-    offset = 0
-    record_end = 0  # where the last record read whole ends: where a damaged one starts
+    offset = record_end = start  # where the last record read whole ends: where a damaged one starts
+    lines_skipped = 0
     while True:
         # Any failure inside warcio (a truncated or damaged gzip member, a header block cut short,
         # bytes that are no WARC) ends the file here, unless a later record can be found.
@@ -128,38 +165,71 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
             record = next(records, None)  # ArchiveIterator is its own iterator
             if record is None:
                 return
-            if record.rec_type not in CAPTURE_TYPES:
-                offset = records.get_record_offset()
-                _check_complete(record, offset)
-                record_end = offset + records.get_record_length()
-                tally.protocol_records += 1
-                tally.conversions += record.rec_type == "conversion"
-                continue
-            capture = _capture(record, max_bytes)
+            if kind == "warc":
+                _check_length_declared(record)
+            capture = _capture(record, max_bytes) if record.rec_type in CAPTURE_TYPES else (
+                _unknown_type(record) if kind == "warc" and record.rec_type not in PROTOCOL_TYPES else None
+            )
             # Asked after the body is read: warcio finds the offset by reading to the record's end.
             offset = records.get_record_offset()
             _check_complete(record, offset)
             record_end = offset + records.get_record_length()
         except Exception as error:  # noqa: BLE001 - warcio and zlib raise many kinds
-            resume = _next_record_member(stream, record_end + 1) if can_step_over else None
+            # Placed where the unreadable part starts, so that its source_ref is no capture's.
+            damaged_at = _after_blank_lines(stream, record_end) if next_record else record_end
+            resume = next_record(stream, damaged_at + 1) if next_record else None
             if resume is None:
-                # Placed where the unreadable part starts, so that its source_ref is no capture's.
-                where = f"from offset {record_end}" if record_end else "from its start"
-                yield WarcBroken(record_end, RefusedInput("malformed_warc", f"the archive cannot be read {where}: {error_message(error)}"))
+                where = f"from offset {damaged_at}" if damaged_at else "from its start"
+                yield WarcBroken(damaged_at, RefusedInput("malformed_warc", f"the archive cannot be read {where}: {error_message(error)}"))
                 return
             damage = error_message(error) if isinstance(error, _RecordCutShort) else (
-                f"the record at offset {record_end} cannot be read: {error_message(error)}"
+                f"the record at offset {damaged_at} cannot be read: {error_message(error)}"
             )
-            detail = f"{damage}; bytes {record_end}-{resume - 1} skipped, read on from the next record"
-            yield WarcBroken(record_end, RefusedInput("malformed_warc", detail))
-            stream.seek(resume)
-            records = ArchiveIterator(_CutShownAsError(stream))
+            yield WarcBroken(damaged_at, RefusedInput("malformed_warc", f"{damage}; {_skipped(damaged_at, resume)}"))
+            records, lines_skipped = _read_on(stream, resume), 0
             offset = record_end = resume
             continue
-        yield dataclasses.replace(capture, offset=offset, refused=_placed(capture.refused, capture.url, offset))
+        # warcio found no blank line where the record's Content-Length ends it and skipped a line,
+        # saying so only on stderr: the length is wrong, or bytes that are no record follow.
+        length_wrong = plain and getattr(records, "err_count", 0) > lines_skipped
+        if length_wrong:
+            lines_skipped = records.err_count
+            resume = next_record(stream, offset + 1) if next_record else None
+            if resume is not None and resume < record_end:
+                # Too long: the record swallowed the records that start inside it (warcio skips
+                # one of them without a word). They are read again from the first.
+                detail = (f"the record at offset {offset} runs into the record at offset {resume} "
+                          f"(its Content-Length is too long); {_skipped(offset, resume)}")
+                yield WarcBroken(offset, RefusedInput("malformed_warc", detail))
+                records, lines_skipped = _read_on(stream, resume), 0
+                offset = record_end = resume
+                continue
+        if capture is not None:
+            yield dataclasses.replace(capture, offset=offset, refused=_placed(capture.refused, capture.url, offset))
+        else:
+            tally.protocol_records += 1
+            tally.conversions += record.rec_type == "conversion"
+        if not length_wrong:
+            continue
+        # Too short, or bytes that are no record after it: the record is read as its length says,
+        # and the bytes up to the next record are the damage.
+        damage = f"the record at offset {offset} is followed by bytes that are no record (its Content-Length may be too short)"
+        if next_record is None:
+            yield WarcBroken(record_end, RefusedInput("malformed_warc", f"{damage}; a line was skipped, read on after it"))
+            continue
+        end = resume if resume is not None else _end_of(stream)
+        if end > record_end:
+            yield WarcBroken(record_end, RefusedInput("malformed_warc", f"{damage}; {_skipped(record_end, end, resume is not None)}"))
+        if resume is None:
+            return
+        records, lines_skipped = _read_on(stream, resume), 0
+        offset = record_end = resume
 
 
 def _seekable(stream: IO[bytes]) -> bool:
+    """A stream to scan and seek in: a file, not a decompressor (those seek by decompressing again from the start)."""
+    if isinstance(stream, (gzip.GzipFile, bz2.BZ2File, lzma.LZMAFile)):
+        return False
     try:
         return bool(stream.seekable())
     except (AttributeError, OSError, ValueError):
@@ -167,28 +237,105 @@ def _seekable(stream: IO[bytes]) -> bool:
 
 
 _GZIP_MEMBER_START = GZIP_MAGIC + b"\x08"  # deflate, the only method gzip defines
+_HEADER_START = b"WARC/1."
 _SCAN_BYTES = 1 << 20
+_HEADER_BYTES = 16384  # more than any real WARC header block
+_OPENING_SCAN_BYTES = 16 << 20  # how far a damaged first record is looked past
 
 
-def _next_record_member(stream: IO[bytes], start: int) -> Optional[int]:
-    """The offset of the first gzip member at or after `start` that opens a WARC record, else None."""
+def _next_record_member(stream: IO[bytes], start: int, limit: Optional[int] = None) -> Optional[int]:
+    """The offset of the first gzip member at or after `start` (and before `limit`) that opens a WARC record, else None."""
+    return _scan(stream, start, limit, _GZIP_MEMBER_START, _opens_a_record)
+
+
+def _next_record_header(stream: IO[bytes], start: int, limit: Optional[int] = None) -> Optional[int]:
+    """The offset of the first WARC header block at or after `start` (and before `limit`), else None."""
+    return _scan(stream, start, limit, _HEADER_START, _opens_a_header_block)
+
+
+def _scan(stream: IO[bytes], start: int, limit: Optional[int], marker: bytes, opens_a_record) -> Optional[int]:
+    """The first position at or after `start` where `marker` is found and `opens_a_record` holds, else None."""
     position = start
-    while True:
+    while limit is None or position < limit:
         stream.seek(position)
         chunk = stream.read(_SCAN_BYTES)
-        if len(chunk) < len(_GZIP_MEMBER_START):
+        if len(chunk) < len(marker):
             return None
-        at = chunk.find(_GZIP_MEMBER_START)
-        while at != -1:
-            if _opens_a_record(stream, position + at):
+        at = chunk.find(marker)
+        while at != -1 and (limit is None or position + at < limit):
+            if opens_a_record(stream, position + at):
                 return position + at
-            at = chunk.find(_GZIP_MEMBER_START, at + 1)
-        position += len(chunk) - len(_GZIP_MEMBER_START) + 1
+            at = chunk.find(marker, at + 1)
+        position += len(chunk) - len(marker) + 1
+    return None
 
 
 def _opens_a_record(stream: IO[bytes], at: int) -> bool:
     stream.seek(at)
     return warc_kind(stream.read(_HEAD_BYTES)) == "warc"
+
+
+def _opens_a_header_block(stream: IO[bytes], at: int) -> bool:
+    """A version line, then header lines to a blank line, naming the record's type and length:
+    what a record's start is, and a page that merely quotes "WARC/1.0" is not."""
+    stream.seek(at)
+    block, blank, _ = stream.read(_HEADER_BYTES).partition(b"\r\n\r\n")
+    if not blank:
+        return False
+    version, *lines = block.split(b"\r\n")
+    if version not in (b"WARC/1.0", b"WARC/1.1"):
+        return False
+    fields = {}
+    for line in lines:
+        name, colon, value = line.partition(b":")
+        if not colon and not line[:1].isspace():  # neither a header nor a folded continuation
+            return False
+        fields[name.strip().lower()] = value.strip()
+    return b"warc-type" in fields and fields.get(b"content-length", b"").isdigit()
+
+
+def _after_blank_lines(stream: IO[bytes], at: int) -> int:
+    """The first byte at or after `at` that is not a line break (records are separated by two)."""
+    stream.seek(at)
+    chunk = stream.read(64)
+    return at + len(chunk) - len(chunk.lstrip(b"\r\n"))
+
+
+def _end_of(stream: IO[bytes]) -> int:
+    return stream.seek(0, io.SEEK_END)
+
+
+def _read_on(stream: IO[bytes], at: int) -> ArchiveIterator:
+    stream.seek(at)
+    return ArchiveIterator(_CutShownAsError(stream))
+
+
+def _skipped(start: int, end: int, read_on: bool = True) -> str:
+    return f"bytes {start}-{end - 1} skipped" + (", read on from the next record" if read_on else ", the last of the file")
+
+
+PROTOCOL_TYPES = frozenset({"warcinfo", "request", "metadata", "revisit", "conversion", "continuation"})
+
+
+def _check_length_declared(record) -> None:
+    """Raise for a WARC record whose header gives no Content-Length (a damaged header line):
+    warcio would read the rest of the file as its body, and the records in it would be lost."""
+    declared = record.rec_headers.get_header("Content-Length")
+    if declared is None or not declared.strip().isdigit():
+        found = "none" if declared is None else repr(declared)
+        raise _RecordDamaged(f"its header gives no valid Content-Length ({found})")
+
+
+def _unknown_type(record) -> WarcCapture:
+    """A record of a type WARC does not define (a damaged WARC-Type line): a dead letter, not a protocol record."""
+    named = record.rec_type
+    detail = f"unknown WARC-Type {named!r}" if named else "no WARC-Type"
+    capture = _capture(record, 0)
+    return dataclasses.replace(capture, refused=RefusedInput("malformed_warc", f"{detail}: a damaged record header"))
+
+
+class _RecordDamaged(Exception):
+    pass
 
 
 class _RecordCutShort(Exception):
@@ -234,8 +381,8 @@ def _gzipped_as_a_whole(head: bytes) -> bool:
 class _HeadThenRest(io.RawIOBase):
     """The bytes read to look at a file's start, then the rest of it, as one stream that tells its position."""
 
-    def __init__(self, head: bytes, rest: IO[bytes]):
-        self._head, self._rest, self._position = head, rest, 0
+    def __init__(self, head: bytes, rest: IO[bytes], position: int = 0):
+        self._head, self._rest, self._position = head, rest, position
 
     def readable(self) -> bool:
         return True
