@@ -165,7 +165,7 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
             record = next(records, None)  # ArchiveIterator is its own iterator
             if record is None:
                 return
-            if kind == "warc":
+            if plain:  # a gzip member ends a record whatever its header says
                 _check_length_declared(record)
             capture = _capture(record, max_bytes) if record.rec_type in CAPTURE_TYPES else (
                 _unknown_type(record) if kind == "warc" and record.rec_type not in PROTOCOL_TYPES else None
