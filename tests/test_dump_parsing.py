@@ -413,6 +413,9 @@ def test_format_from_extension(path, expected):
         ('[{"text": "a"}]', "json"),
         # a JSON Feed is one object over many lines, not JSONL
         ('{\n  "version": "https://jsonfeed.org/version/1.1",\n  "title": "T",\n  "items": [\n', "json"),
+        # so is any object pretty-printed (an API answer saved with jq), even as values one after another
+        ('{\n "status": "ok",\n "articles": [\n  {\n', "json"),
+        ('\ufeff{\r\n  "title": "a"\r\n}\n{\r\n  "title": "b"\r\n}\n', "json"),
         ("Kuala Lumpur, Oct 31 Defence Minister", "text"),
         ('<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>T</title>', "feed"),
         ('<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>', "feed"),

@@ -101,3 +101,20 @@ def test_a_broken_stream_keeps_the_records_before_and_says_where_it_broke(tmp_pa
         config=SMALL,
     )
     assert records == 10
+
+
+def test_json_over_the_limit_under_a_name_that_gives_no_format_is_streamed_too(tmp_path):
+    """An export named `.dat`, or with no extension at all, is told JSON by its opening: before,
+    over the limit it was one file_too_large, because a file of unknown format was sniffed only
+    after a whole read. A big text that is not JSON stays file_too_large, as it was."""
+    document = json.dumps([story(n) for n in range(6)], indent=2)
+    (tmp_path / "export.dat").write_text(document, encoding="utf-8")
+    (tmp_path / "API_DUMP").write_text(json.dumps({"status": "ok", "articles": [story(n) for n in range(6)]}, indent=1), encoding="utf-8")
+    (tmp_path / "dump.gz").write_bytes(gzip.compress(document.encode()))
+    for name in ("export.dat", "API_DUMP", "dump.gz"):
+        articles, letters = read(tmp_path / name, SMALL)
+        assert len(articles) == 6 and not letters
+        assert articles == read(tmp_path / name, WHOLE)[0]
+    (tmp_path / "wire.dat").write_text("[Reuters] " + STORY * 10, encoding="utf-8")
+    articles, (letter,) = read(tmp_path / "wire.dat", SMALL)
+    assert not articles and letter.reason == "file_too_large" and "list of records" not in letter.detail

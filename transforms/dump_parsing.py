@@ -366,8 +366,10 @@ def sniff_format(head_text: str, name: str = "") -> str:
     if dump_name(name).lower().endswith(".xml"):
         return "xml"
     if stripped.startswith("{"):
-        # A JSON Feed is one (often pretty-printed) object, not a JSON line per record.
-        return "json" if _JSON_FEED_VERSION.search(stripped[:4096]) else "jsonl"
+        # A JSON Feed, or an object pretty-printed over many lines (an API answer saved with
+        # `jq .`), is one document: read as JSON lines, each of its lines was an invalid_json.
+        pretty = stripped.split("\n", 1)[0].strip() == "{"
+        return "json" if pretty or _JSON_FEED_VERSION.search(stripped[:4096]) else "jsonl"
     if stripped.startswith("["):
         return "json"
     if looks_like_csv_table(stripped):

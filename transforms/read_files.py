@@ -75,7 +75,8 @@ Sizes: plain-text, HTML, `.json`, feed and unknown-extension files are read whol
 limited to `max_file_bytes` (after decompression). JSONL files are streamed
 line by line with no file limit, each line limited to `max_record_bytes`; so are
 CSV/TSV files row by row and web archives record by record. A `.json` file (or
-pretty-printed `.jsonl`) over `max_file_bytes` that holds a list of records (a
+pretty-printed `.jsonl`, or a file of unknown extension that opens as JSON objects
+do, `_opens_as_json`) over `max_file_bytes` that holds a list of records (a
 top-level array, an API answer's or search response's list, values one after
 another) is streamed record by record with ijson, to the records a whole read
 gives; one object alone, or a JSON Feed, that big stays `file_too_large`.
@@ -505,7 +506,7 @@ class ParseDumpFileFn(beam.DoFn):
         try:
             data = self._read_whole(readable_file)
         except _FileRefused as refused:
-            if refused.reason == "file_too_large" and file_format == "json":
+            if refused.reason == "file_too_large" and (file_format == "json" or file_format is None and _opens_as_json(readable_file)):
                 # Too big to hold, but a list of records (an export, an API dump) is streamed.
                 yield from self._stream_json(readable_file, refused)
                 return
@@ -1255,6 +1256,19 @@ def _sniffed_stream_format(readable_file: fileio.ReadableFile) -> Optional[str]:
     if looks_like_csv_table(head.decode("utf-8", errors="replace")):
         return "csv"
     return None
+
+
+_JSON_OPENING = re.compile(rb'^(?:\xef\xbb\xbf)?\s*(?:\[\s*)?\{\s*"')
+
+
+def _opens_as_json(readable_file: fileio.ReadableFile) -> bool:
+    """Whether a file whose name gives no format opens as JSON objects do (`{"` or `[{"`, after a
+    byte order mark and white space): told from its head, without reading it whole."""
+    try:
+        head = _streamed_text_head(readable_file)
+    except _FileRefused:
+        return False
+    return bool(_JSON_OPENING.match(head))
 
 
 def _streamed_text_head(readable_file: fileio.ReadableFile) -> bytes:
