@@ -65,7 +65,7 @@ def test_broken_rows_are_dead_letters_one_each_and_the_rows_after_them_are_read(
     (tmp_path / "open-quote.csv").write_text(f'title,text\nA,"never closed {STORY}\nB,"{STORY}"\n', encoding="utf-8")
     records = run_read(
         [tmp_path / "*.csv"],
-        keyed(lambda article: (ref_name(article.source_ref), article.title), [("desk.csv:5", "Fine")]),
+        keyed(lambda article: (ref_name(article.source_ref), article.title), [("desk.csv:5", "Fine"), ("open-quote.csv:3", "B")]),
         keyed(
             letter_key,
             [
@@ -73,13 +73,47 @@ def test_broken_rows_are_dead_letters_one_each_and_the_rows_after_them_are_read(
                 ("desk.csv:3", "read.csv", "missing_text"),
                 ("desk.csv:4", "read.csv", "record_too_large"),
                 ("header-only.csv", "read.csv", "empty_file"),
-                # the quote runs to the end of the file: one row, of too many fields
+                # the quote runs to the end of the file: its line is the dead letter, the row after it is read
                 ("open-quote.csv:2", "read.csv", "invalid_csv"),
             ],
         ),
         config=ReadConfig(max_record_bytes=1000),
     )
-    assert records == 6
+    assert records == 7
+
+
+def test_a_stray_quote_costs_its_own_row_only_and_a_quoted_text_over_many_lines_stays_whole(tmp_path):
+    """A field that opens with a quote it never closes (`"Unclosed ...` in a hand-made file) ran
+    on over the rows after it: to the end of the file, those rows became the text of one
+    article; to the next quote, one invalid_csv for both rows. Now the stray row is the dead
+    letter and every other row is read. A quoted text over several lines is one field, also
+    with a literal quote in another cell or a trailing cell left out."""
+    def rows(stray: int, quoted: bool) -> str:
+        lines = ["title,text,url"]
+        for n in range(6):
+            text = f'"Story {n}, about the harbour, said officials."' if quoted else f"Story {n} about the harbour"
+            opening = '"Unclosed ' if n == stray else ""
+            lines.append(f"Title {n},{opening}{text},https://desk.example/{n}")
+        return "\n".join(lines) + "\n"
+
+    (tmp_path / "to-the-end.csv").write_text(rows(2, quoted=False), encoding="utf-8")
+    (tmp_path / "to-the-next-quote.csv").write_text(rows(2, quoted=True), encoding="utf-8")
+    (tmp_path / "paragraphs.csv").write_text(
+        "title,text,url\n"
+        'Screens,"A 5"" screen, the maker said,\nand a second paragraph, with commas, here.\n\nA third.",https://desk.example/s\n'
+        'Inches,12" of rain fell,"and more, said the office,\nover two days"\n'  # a literal quote in an unquoted cell
+        'Trailing,"One paragraph, then,\nanother one, then"\n',  # its url cell left out
+        encoding="utf-8",
+    )
+    expected = [(f"to-the-end.csv:{n + 2}", f"Title {n}") for n in range(6) if n != 2]
+    expected += [(f"to-the-next-quote.csv:{n + 2}", f"Title {n}") for n in range(6) if n != 2]
+    expected += [("paragraphs.csv:2", "Screens"), ("paragraphs.csv:6", "Inches"), ("paragraphs.csv:8", "Trailing")]
+    records = run_read(
+        [tmp_path / "*.csv"],
+        keyed(lambda article: (ref_name(article.source_ref), article.title), expected),
+        keyed(letter_key, [("to-the-end.csv:4", "read.csv", "invalid_csv"), ("to-the-next-quote.csv:4", "read.csv", "invalid_csv")]),
+    )
+    assert records == 15
 
 
 def test_a_table_under_a_name_that_gives_no_format_is_read_as_rows_and_an_article_with_commas_stays_text(tmp_path):

@@ -439,6 +439,67 @@ def _csv_refusal(error: csv.Error, max_record_bytes: int) -> RefusedInput:
     return RefusedInput("invalid_csv", f"not valid CSV: {error}")
 
 
+class _LineTape:
+    """The physical lines of a text, handed to a csv reader, remembering those of the current row."""
+
+    def __init__(self, lines: Iterable[str]):
+        self._lines = iter(lines)
+        self.taken: list[str] = []
+
+    def __iter__(self) -> "_LineTape":
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.taken.append(line)
+        return line
+
+
+class _StrayQuote(NamedTuple):
+    first_line: str  # the line whose quote opened the runaway field
+    lines: int  # how many lines the runaway row took
+
+
+def _csv_parsed_rows(
+    lines: Iterable[str], delimiter: str, fields_expected: Callable[[], Optional[int]]
+) -> Iterator[tuple[int, Union[list[str], csv.Error, _StrayQuote]]]:
+    """(line number, row) of CSV text given as physical lines; a csv.Error in place of a row
+    that cannot be read. A quote that opens a field and is not closed where the row should end
+    (a stray quote in a hand-made or damaged file: `"Hello, he said` unquoted) makes the csv
+    reader run the field on over the following rows, to the next quote or the end of the file,
+    so those rows were one record or one dead letter without a word about the rest. Such a row
+    (over several lines, with its quotes unbalanced or more fields than the header) whose other
+    lines read as rows of the header's width is given as a _StrayQuote of its first line, and its
+    other lines are read again as rows. A legitimate multi-line field (a quoted article text) is
+    balanced and within the header's width, and its lines are not rows, so it is kept whole."""
+    stack = [(_LineTape(lines), 1)]  # (lines still to read, number of their first line)
+    readers = [csv.reader(stack[0][0], delimiter=delimiter)]
+    while stack:
+        tape, first = stack[-1]
+        rows = readers[-1]
+        line = first + rows.line_num
+        tape.taken.clear()
+        try:
+            row = next(rows)
+        except StopIteration:
+            stack.pop()
+            readers.pop()
+            continue
+        except csv.Error as error:
+            yield line, error
+            continue
+        taken = tape.taken
+        width = fields_expected()
+        if width and len(taken) > 1 and (sum(part.count('"') for part in taken) % 2 or len(row) > width):
+            rest = taken[1:]
+            if all(len(again) in (0, width) for again in csv.reader(rest, delimiter=delimiter)):
+                yield line, _StrayQuote(taken[0].rstrip("\r\n"), len(taken))
+                stack.append((_LineTape(rest), line + 1))
+                readers.append(csv.reader(stack[-1][0], delimiter=delimiter))
+                continue
+        yield line, row
+
+
 def _after_whitespace(text: str, position: int) -> int:
     while position < len(text) and text[position] in " \t\r\n\ufeff":
         position += 1
@@ -981,17 +1042,17 @@ class ParseDumpFileFn(beam.DoFn):
                 stream = cleanup.enter_context(open_stream())
                 # utf-8-sig: a spreadsheet's byte order mark is not part of the first column's name
                 text = io.TextIOWrapper(stream, encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace", newline="")
-                rows = csv.reader(text, delimiter=delimiter)
                 _limit_csv_fields(self._config.max_record_bytes)
-                while True:
-                    line = rows.line_num + 1
-                    try:
-                        row = next(rows)
-                    except StopIteration:
-                        break
-                    except csv.Error as error:
+                for line, row in _csv_parsed_rows(text, delimiter, lambda: len(header) if header else None):
+                    if isinstance(row, csv.Error):
                         records += 1
-                        yield self._refusal("csv", _csv_refusal(error, self._config.max_record_bytes), f"{path}:{line}", None)
+                        yield self._refusal("csv", _csv_refusal(row, self._config.max_record_bytes), f"{path}:{line}", None)
+                        continue
+                    if isinstance(row, _StrayQuote):
+                        records += 1
+                        detail = (f"a quote on this line opens a field that runs on over {row.lines} lines "
+                                  f"(a stray quote?); the line is left out and the {row.lines - 1} after it are read as rows")
+                        yield self._refusal("csv", RefusedInput("invalid_csv", detail), f"{path}:{line}", row.first_line)
                         continue
                     if not any(cell.strip() for cell in row):
                         continue
