@@ -133,7 +133,7 @@ import re
 import tarfile
 import zipfile
 import zlib
-from typing import IO, Callable, ContextManager, Iterable, Iterator, NamedTuple, Optional, Union
+from typing import IO, Any, Callable, ContextManager, Iterable, Iterator, NamedTuple, Optional, Union
 
 import apache_beam as beam
 import ijson
@@ -472,18 +472,19 @@ def _csv_parsed_rows(
     lines read as rows of the header's width is given as a _StrayQuote of its first line, and its
     other lines are read again as rows. A legitimate multi-line field (a quoted article text) is
     balanced and within the header's width, and its lines are not rows, so it is kept whole."""
-    stack = [(_LineTape(lines), 1)]  # (lines still to read, number of their first line)
-    readers = [csv.reader(stack[0][0], delimiter=delimiter)]
+    def reading(lines: Iterable[str], first: int) -> tuple[_LineTape, Any, int]:
+        tape = _LineTape(lines)
+        return tape, csv.reader(tape, delimiter=delimiter), first
+
+    stack = [reading(lines, 1)]  # (lines still to read, their reader, the number of their first line)
     while stack:
-        tape, first = stack[-1]
-        rows = readers[-1]
+        tape, rows, first = stack[-1]
         line = first + rows.line_num
         tape.taken.clear()
         try:
             row = next(rows)
         except StopIteration:
             stack.pop()
-            readers.pop()
             continue
         except csv.Error as error:
             yield line, error
@@ -494,8 +495,7 @@ def _csv_parsed_rows(
             rest = taken[1:]
             if all(len(again) in (0, width) for again in csv.reader(rest, delimiter=delimiter)):
                 yield line, _StrayQuote(taken[0].rstrip("\r\n"), len(taken))
-                stack.append((_LineTape(rest), line + 1))
-                readers.append(csv.reader(stack[-1][0], delimiter=delimiter))
+                stack.append(reading(rest, line + 1))
                 continue
         yield line, row
 
