@@ -458,6 +458,9 @@ def test_an_uncompressed_warc_steps_over_a_damaged_record_header_and_reads_every
     if damage == "length not a number":  # as a pipe gives it: one dead letter, the rest unread
         (*_, last) = warc_captures(unseekable(damaged), 2**20)
         assert isinstance(last, WarcBroken) and "no valid Content-Length" in last.refused.detail
+    # as a pipe gives it, nothing to step over with: still each result further in than the one before
+    offsets = [result.offset for result in warc_captures(unseekable(damaged), 2**20)]
+    assert offsets == sorted(set(offsets))
 
 
 @pytest.mark.parametrize("gzip_records", [True, False])

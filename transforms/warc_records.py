@@ -176,7 +176,9 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
             record_end = offset + records.get_record_length()
         except Exception as error:  # noqa: BLE001 - warcio and zlib raise many kinds
             # Placed where the unreadable part starts, so that its source_ref is no capture's.
-            damaged_at = _after_blank_lines(stream, record_end) if next_record else record_end
+            # (Where the stream cannot seek, warcio's own position: past a line it skipped, which
+            # has a dead letter of its own.)
+            damaged_at = _after_blank_lines(stream, record_end) if next_record else max(record_end, getattr(records, "offset", 0))
             resume = next_record(stream, damaged_at + 1) if next_record else None
             if resume is None:
                 where = f"from offset {damaged_at}" if damaged_at else "from its start"
