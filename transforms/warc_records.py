@@ -127,7 +127,6 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
             return
         # A damaged first record: the records after it are read when one is found near the start
         # (not further, so that a file that is no archive is not read through twice).
-        start = 0
         if _seekable(stream):
             start = _next_record_member(stream, 1, _OPENING_SCAN_BYTES) or _next_record_header(stream, 1, _OPENING_SCAN_BYTES) or 0
         if not start:
@@ -157,8 +156,8 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
     # warcio reads an ARC header from any line when asked to convert ARC, so only for ARC files.
     records = ArchiveIterator(_CutShownAsError(whole), arc2warc=kind == "arc")
     offset = record_end = start  # where the last record read whole ends: where a damaged one starts
-    lines_skipped = 0
     while True:
+        skipped_before = getattr(records, "err_count", 0)  # warcio counts the lines it skips
         # Any failure inside warcio (a truncated or damaged gzip member, a header block cut short,
         # bytes that are no WARC) ends the file here, unless a later record can be found.
         try:
@@ -188,14 +187,14 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
                 f"the record at offset {damaged_at} cannot be read: {error_message(error)}"
             )
             yield WarcBroken(damaged_at, RefusedInput("malformed_warc", f"{damage}; {_skipped(damaged_at, resume)}"))
-            records, lines_skipped = _read_on(stream, resume), 0
+            records = _read_on(stream, resume)
             offset = record_end = resume
             continue
         # warcio found no blank line where the record's Content-Length ends it and skipped a line,
-        # saying so only on stderr: the length is wrong, or bytes that are no record follow.
-        length_wrong = plain and getattr(records, "err_count", 0) > lines_skipped
+        # saying so only on stderr (while reading to the record's end, for its offset above): the
+        # length is wrong, or bytes that are no record follow.
+        length_wrong = plain and getattr(records, "err_count", 0) > skipped_before
         if length_wrong:
-            lines_skipped = records.err_count
             resume = next_record(stream, offset + 1) if next_record else None
             if resume is not None and resume < record_end:
                 # Too long: the record swallowed the records that start inside it (warcio skips
@@ -203,7 +202,7 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
                 detail = (f"the record at offset {offset} runs into the record at offset {resume} "
                           f"(its Content-Length is too long); {_skipped(offset, resume)}")
                 yield WarcBroken(offset, RefusedInput("malformed_warc", detail))
-                records, lines_skipped = _read_on(stream, resume), 0
+                records = _read_on(stream, resume)
                 offset = record_end = resume
                 continue
         if capture is not None:
@@ -224,7 +223,7 @@ def warc_captures(stream: IO[bytes], max_bytes: int, tally: Optional[WarcTally] 
             yield WarcBroken(record_end, RefusedInput("malformed_warc", f"{damage}; {_skipped(record_end, end, resume is not None)}"))
         if resume is None:
             return
-        records, lines_skipped = _read_on(stream, resume), 0
+        records = _read_on(stream, resume)
         offset = record_end = resume
 
 
