@@ -331,8 +331,7 @@ def _unknown_type(record) -> WarcCapture:
     """A record of a type WARC does not define (a damaged WARC-Type line): a dead letter, not a protocol record."""
     named = record.rec_type
     detail = f"unknown WARC-Type {named!r}" if named else "no WARC-Type"
-    capture = _capture(record, 0)
-    return dataclasses.replace(capture, refused=RefusedInput("malformed_warc", f"{detail}: a damaged record header"))
+    return dataclasses.replace(_described(record), refused=RefusedInput("malformed_warc", f"{detail}: a damaged record header"))
 
 
 class _RecordDamaged(Exception):
@@ -458,16 +457,24 @@ def _placed(refused: Optional[RefusedInput], url: Optional[str], offset: int) ->
     return RefusedInput(refused.reason, f"{url or '?'} (record at offset {offset}): {refused.detail}")
 
 
-def _capture(record, max_bytes: int) -> WarcCapture:
+def _described(record) -> WarcCapture:
+    """What a record's headers say of it (URL, capture time, content type), its body not read."""
     url = (record.rec_headers.get_header("WARC-Target-URI") or "").strip() or None
     captured_at = _warc_date(record.rec_headers.get_header("WARC-Date"))
     http = record.http_headers if record.rec_type == "response" else None
     # A response's WARC Content-Type is "application/http"; the payload's type is in its HTTP headers.
     content_type = ((http.get_header("Content-Type") if http else record.rec_headers.get_header("Content-Type")) or "").strip()
     header_text = record.rec_headers.to_str() + (http.to_str() if http else "")
+    return WarcCapture(0, url, captured_at, content_type, header_text=header_text)
+
+
+def _capture(record, max_bytes: int) -> WarcCapture:
+    described = _described(record)
+    content_type = described.content_type
+    http = record.http_headers if record.rec_type == "response" else None
 
     def refused(reason: str, detail: str, body: bytes = b"") -> WarcCapture:
-        return WarcCapture(0, url, captured_at, content_type, body, RefusedInput(reason, detail), header_text)
+        return dataclasses.replace(described, body=body, refused=RefusedInput(reason, detail))
 
     status = _status(http)
     if http is not None and status != 200:
@@ -482,7 +489,7 @@ def _capture(record, max_bytes: int) -> WarcCapture:
         return refused("record_too_large", f"the page is over {max_bytes} bytes (max_file_bytes)", body[:4096])
     if not media_type and not body.lstrip()[:20].lower().startswith(_HTML_OPENINGS):
         return refused("not_html", "no content type, and the body does not open as HTML", body[:4096])
-    return WarcCapture(0, url, captured_at, content_type, body, None, header_text)
+    return dataclasses.replace(described, body=body)
 
 
 def _status(http) -> Optional[int]:
